@@ -1,0 +1,51 @@
+/**
+ * The `wgsl` tag and literal formatting. Only things that are already WGSL (the branded `Wgsl`
+ * type) or numbers (formatted as f32 literals here, in one place) may be interpolated, so pasting
+ * an arbitrary JS value into a shader is a type error.
+ */
+declare const WGSL: unique symbol;
+export type Wgsl = string & { readonly [WGSL]: true };
+
+/** Marks a string as WGSL. Use only for text the caller built from WGSL pieces. */
+export const raw = (s: string): Wgsl => s as Wgsl;
+
+/** An f32 literal. WGSL has no NaN/Infinity literal, so those call helpers from HEADER. */
+export function f32(x: number): Wgsl {
+  if (Number.isNaN(x)) return raw("nan_f32()");
+  if (!Number.isFinite(x)) return raw(x > 0 ? "inf_f32()" : "(-inf_f32())");
+  if (Object.is(x, -0)) return raw("-0.0");
+  // Math.fround: the literal must be representable, else WGSL rejects e.g. 3.4028235677973366e+38
+  const v = Math.fround(x);
+  if (!Number.isFinite(v)) return raw(v > 0 ? "inf_f32()" : "(-inf_f32())");
+  const s = Number.isInteger(v) && Math.abs(v) < 1e15 ? v.toFixed(1) : String(v);
+  return raw(v < 0 ? `(${s})` : s);
+}
+
+/** A u32 literal. */
+export function u32(x: number): Wgsl {
+  if (!Number.isInteger(x) || x < 0 || x > 0xffffffff) throw new RangeError(`u32 literal out of range: ${x}`);
+  return raw(`${x}u`);
+}
+
+/** An i32 literal. */
+export function i32(x: number): Wgsl {
+  if (!Number.isInteger(x) || x < -0x80000000 || x > 0x7fffffff) throw new RangeError(`i32 literal out of range: ${x}`);
+  return raw(x < 0 ? `(${x}i)` : `${x}i`);
+}
+
+/** Template tag: numbers become f32 literals, Wgsl fragments are pasted as they are. */
+export function wgsl(strings: TemplateStringsArray, ...parts: (Wgsl | number)[]): Wgsl {
+  return raw(String.raw({ raw: strings }, ...parts.map((p) => (typeof p === "number" ? f32(p) : p))));
+}
+
+/**
+ * Helpers every generated kernel may use. NaN and infinity come from bit patterns because WGSL has
+ * no literals for them and rejects constant expressions that fold to them, so the bits come from
+ * private variables, which are not constant expressions.
+ */
+export const HEADER: Wgsl = raw(/* wgsl */ `
+var<private> NAN_BITS: u32 = 0x7fc00000u;
+var<private> INF_BITS: u32 = 0x7f800000u;
+fn nan_f32() -> f32 { return bitcast<f32>(NAN_BITS); }
+fn inf_f32() -> f32 { return bitcast<f32>(INF_BITS); }
+`);
