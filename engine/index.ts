@@ -1,0 +1,28 @@
+/**
+ * latent — deep generative models on WebGPU.
+ * @example
+ *   import { init, tensor, randn } from "latent";
+ *   await init();
+ *   const x = randn([2, 3], { seed: 0 });
+ *   console.log(await x.matmul(x.T).toNested());
+ */
+import "./methods.js";
+
+export { init, currentDevice, Device, ICD, type InitOptions, type AdapterSummary, type DriverName } from "./device.js";
+export { Tensor, scope, openScope, noGrad, liveBuffers, reclaimed, type DType } from "./tensor.js";
+export { realize } from "./realize.js";
+export { backward, gradients, grad, valueAndGrad } from "./autograd.js";
+export { tensor, full, fromTyped, type CreateOptions } from "./ops/node.js";
+export { zeros, ones, zerosLike, onesLike, fullLike, arange, linspace, eye, rand, randn, randint, bernoulli, manualSeed, type RandomOptions } from "./ops/source.js";
+export { add, sub, mul, div, pow, maximum, minimum, cmplt, cmple, eq, ne, where } from "./ops/binary.js";
+export { neg, exp, log, sqrt, rsqrt, recip, abs, sign, sin, cos, floor, expm1, log1p, tanh, erf, detach } from "./ops/unary.js";
+export { square, relu, leakyRelu, elu, sigmoid, softplus, logSigmoid, silu, gelu, clamp, cat, stack, split, chunk, isFinite } from "./ops/composite.js";
+export { sum, mean, amax, amin, prod, argmax, argmin, variance, logsumexp } from "./ops/reduce.js";
+export { reshape, permute, transpose, expand, broadcastTo, slice, narrow, pad, squeeze, unsqueeze, flatten, sumToShape, type SliceSpec } from "./ops/view.js";
+export { matmul } from "./ops/matmul.js";
+export { softmax, logSoftmax } from "./ops/softmax.js";
+export { gather, indexSelect } from "./ops/gather.js";
+export { OPS, ELEMENTWISE, type OpName } from "./ops/index.js";
+export { Rng, seedToKey } from "./random.js";
+export { setDebug, debugLevel } from "./debug.js";
+export * from "./errors.js";

@@ -1,0 +1,325 @@
+/**
+ * Lowering: turns the lazy graph under some tensors into kernels and runs them.
+ *
+ * 1. Collect the unrealized subgraph. 2. Choose kernel roots: the targets, every reduce / matmul /
+ * softmax node, elementwise nodes read by more than one consumer, and matmul operands that are not
+ * a foldable strided view. 3. Generate one kernel per root, fusing everything between roots
+ * (splitting when a kernel would bind more storage buffers than the adapter allows). 4. Compile
+ * (cached by source), encode all dispatches in one command buffer, submit.
+ */
+import { defineKernel, type KernelSource, type Params, type Scalar } from "../shaders/kernel.js";
+import { raw, type Wgsl } from "../shaders/wgsl.js";
+import { matmulKernel, matmulWorkgroups, vec4Eligible, type MatmulTiling } from "../shaders/matmul.js";
+import { reduceKernel, reduceWorkgroups } from "../shaders/reduce.js";
+import { softmaxKernel } from "../shaders/softmax.js";
+import type { Device } from "./device.js";
+import { CommandBatch, grid1d } from "./dispatch.js";
+import { DisposedError } from "./errors.js";
+import { FusedBuilder, linear, type Param } from "./codegen.js";
+import { isKernelRoot } from "./ops/op.js";
+import { numel, stridesOf } from "./shape.js";
+import { Tensor } from "./tensor.js";
+import { debugLevel } from "./debug.js";
+import { pickMatmulTiling } from "./tuning.js";
+
+const WG = 64;
+
+interface Plan {
+  root: Tensor;
+  kernel: KernelSource<Params>;
+  inputs: Tensor[];
+  params: Record<string, number>;
+  workgroups: [number, number, number];
+  label: string;
+}
+
+/** Thrown by planners when a kernel would exceed the storage-buffer limit; names what to split. */
+class TooManyBindings {
+  constructor(readonly split: Tensor) {}
+}
+
+const byDevice = new WeakMap<Device, Promise<void>>();
+
+/** Realizes tensors (computes and stores their values on the GPU). */
+export async function realize(...targets: Tensor[]): Promise<void> {
+  const todo = targets.filter((t) => !t.isRealized);
+  for (const t of targets) if (t.isDisposed) throw new DisposedError(`tensor ${t.describe()}`);
+  if (!todo.length) return;
+  const dev = todo[0]!.device;
+  // Realizations on one device run one at a time: a tensor is never scheduled twice.
+  const prev = byDevice.get(dev) ?? Promise.resolve();
+  const run = prev.catch(() => undefined).then(() => realizeNow(dev, todo.filter((t) => !t.isRealized)));
+  byDevice.set(dev, run);
+  return run;
+}
+
+// ── strided views: what a matmul can read without a copy ─────────────────────────────────────────
+interface Strided {
+  base: Tensor;
+  strides: number[];
+  offset: number;
+}
+
+/** Follows a chain of views down to a non-view tensor, if it is expressible as strides. */
+export function asStrided(t: Tensor, isRoot: (t: Tensor) => boolean): Strided | null {
+  if (t.isRealized || isRoot(t) || t.op.kind !== "view") return t.isRealized || isRoot(t) ? { base: t, strides: stridesOf(t.shape), offset: 0 } : null;
+  const inner = asStrided(t.inputs[0]!, isRoot);
+  if (!inner) return null;
+  const src = t.inputs[0]!;
+  switch (t.op.name) {
+    case "permute": {
+      const perm = t.attrs.perm as number[];
+      return { base: inner.base, strides: perm.map((p) => inner.strides[p]!), offset: inner.offset };
+    }
+    case "expand": {
+      const r = t.shape.length - src.shape.length;
+      return {
+        base: inner.base,
+        strides: t.shape.map((d, i) => (i < r || (src.shape[i - r] === 1 && d !== 1) ? 0 : inner.strides[i - r]!)),
+        offset: inner.offset,
+      };
+    }
+    case "reshape": {
+      // only when the source view is contiguous (ignoring size-1 dims)
+      const want = stridesOf(src.shape);
+      const contiguous = src.shape.every((d, i) => d === 1 || inner.strides[i] === want[i]);
+      return contiguous ? { base: inner.base, strides: stridesOf(t.shape), offset: inner.offset } : null;
+    }
+    case "slice": {
+      const starts = t.attrs.starts as number[], steps = t.attrs.steps as number[];
+      return {
+        base: inner.base,
+        strides: inner.strides.map((s, i) => s * steps[i]!),
+        offset: inner.offset + starts.reduce((a, s, i) => a + s * inner.strides[i]!, 0),
+      };
+    }
+    default:
+      return null;
+  }
+}
+
+function matmulOperand(t: Tensor, isRoot: (t: Tensor) => boolean): { base: Tensor; trans: boolean; offset: number; batchStride: number } | null {
+  const s = asStrided(t, isRoot);
+  if (!s) return null;
+  const [, R, C] = t.shape as [number, number, number];
+  const [bs, rs, cs] = s.strides as [number, number, number];
+  const batchOk = (stride: number) => stride === 0 || t.shape[0] === 1 || stride === bs;
+  if ((cs === 1 || C === 1) && (rs === C || R === 1) && batchOk(bs)) return { base: s.base, trans: false, offset: s.offset, batchStride: t.shape[0] === 1 ? 0 : bs };
+  if ((rs === 1 || R === 1) && (cs === R || C === 1) && batchOk(bs)) return { base: s.base, trans: true, offset: s.offset, batchStride: t.shape[0] === 1 ? 0 : bs };
+  return null;
+}
+
+// ── scheduling ──────────────────────────────────────────────────────────────────────────────────
+function collect(targets: Tensor[]): Tensor[] {
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>();
+  const stack: [Tensor, boolean][] = targets.map((t) => [t, false]);
+  while (stack.length) {
+    const [t, done] = stack.pop()!;
+    if (done) {
+      order.push(t);
+      continue;
+    }
+    if (seen.has(t) || t.isRealized) continue;
+    if (t.isDisposed) throw new DisposedError(`tensor ${t.describe()} (needed by a computation)`);
+    seen.add(t);
+    stack.push([t, true]);
+    for (const x of t.inputs) if (!seen.has(x) && !x.isRealized) stack.push([x, false]);
+  }
+  return order; // post-order: inputs before consumers
+}
+
+async function realizeNow(dev: Device, targets: Tensor[]): Promise<void> {
+  if (!targets.length) return;
+  dev.check();
+  const order = collect(targets);
+  const inSet = new Set(order);
+  const consumers = new Map<Tensor, number>();
+  for (const t of order) for (const x of t.inputs) if (inSet.has(x)) consumers.set(x, (consumers.get(x) ?? 0) + 1);
+
+  const roots = new Set<Tensor>(targets);
+  for (const t of order) {
+    const k = t.op.kind;
+    if (isKernelRoot(k)) roots.add(t);
+    else if ((k === "elementwise" || k === "index" || (k === "source" && t.op.source === "rand")) && (consumers.get(t) ?? 0) > 1) roots.add(t);
+  }
+  const isRoot = (t: Tensor) => roots.has(t);
+  // matmul operands must be readable as strided buffers; otherwise they get their own kernel
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const t of order) {
+      if (t.op.kind !== "matmul" || !roots.has(t)) continue;
+      for (const x of t.inputs) {
+        const m = matmulOperand(x, isRoot);
+        if (!m) {
+          if (!roots.has(x)) (roots.add(x), (changed = true));
+        } else if (!m.base.isRealized && !roots.has(m.base)) (roots.add(m.base), (changed = true));
+      }
+    }
+  }
+
+  // plan kernels, splitting fused regions that bind too many buffers
+  const maxIn = dev.maxStorageBuffers - 1;
+  let plans: Plan[] = [];
+  for (;;) {
+    try {
+      plans = order.filter((t) => roots.has(t)).map((t) => planRoot(dev, t, isRoot, maxIn));
+      break;
+    } catch (e) {
+      if (!(e instanceof TooManyBindings)) throw e;
+      roots.add(e.split);
+    }
+  }
+  if (debugLevel() >= 3) console.info(`[latent] realize: ${plans.length} kernels\n${plans.map((p) => `  ${p.label} ← ${p.inputs.map((t) => t.describe()).join(", ")}`).join("\n")}`);
+
+  const compiled = await Promise.all(plans.map((p) => dev.pipelines.get(p.label, p.kernel.source, p.kernel.inputs.length, p.kernel.outputs.length)));
+  dev.check();
+  const batch = new CommandBatch(dev, "realize");
+  const made: [Tensor, GPUBuffer][] = [];
+  const bufferOf = (t: Tensor): GPUBuffer => {
+    const b = t.isRealized ? t.buffer : made.find(([m]) => m === t)?.[1];
+    if (!b) throw new Error(`no buffer for ${t.describe()} (latent bug: scheduling order)`);
+    return b;
+  };
+  try {
+    plans.forEach((p, i) => {
+      const out = dev.pool.acquire(numel(p.root.shape) * 4, `${p.label}`);
+      made.push([p.root, out]);
+      if (numel(p.root.shape) === 0) return;
+      batch.dispatch(compiled[i]!, p.kernel.pack(p.params), [...p.inputs.map(bufferOf), out], p.workgroups, p.label);
+    });
+  } catch (e) {
+    for (const [, b] of made) dev.pool.release(b);
+    throw e;
+  }
+  batch.submit();
+  for (const [t, b] of made) t.setBuffer(b);
+}
+
+function paramsRecord(ps: readonly Param[]): Record<string, Scalar> {
+  return Object.fromEntries(ps.map((p) => [p.name, p.type]));
+}
+function paramValues(ps: readonly Param[]): Record<string, number> {
+  return Object.fromEntries(ps.map((p) => [p.name, p.value]));
+}
+
+function checkBindings(b: FusedBuilder, extra: number, maxIn: number, root: Tensor): void {
+  if (b.inputs.length + extra <= maxIn) return;
+  // split: materialise the fused node that reads the most distinct boundary tensors
+  let best: Tensor | undefined;
+  let bestCount = 0;
+  for (const t of b.fused) {
+    if (t === root) continue;
+    const leaves = new Set<Tensor>();
+    const stack = [...t.inputs];
+    while (stack.length) {
+      const x = stack.pop()!;
+      if (b.inputs.includes(x)) leaves.add(x);
+      else stack.push(...x.inputs);
+    }
+    if (leaves.size > bestCount && leaves.size < b.inputs.length) ((best = t), (bestCount = leaves.size));
+  }
+  if (!best) throw new Error(`cannot split kernel for ${root.describe()} under the storage-buffer limit (${maxIn})`);
+  throw new TooManyBindings(best);
+}
+
+function planRoot(dev: Device, t: Tensor, isRoot: (t: Tensor) => boolean, maxIn: number): Plan {
+  const boundary = (x: Tensor) => x !== t && (x.isRealized || isRoot(x));
+  const label = `${t.op.name} ${t.name ? `(${t.name}) ` : ""}[${t.shape.join(",")}]`;
+  switch (t.op.kind) {
+    case "source":
+    case "elementwise":
+    case "view":
+    case "index":
+      return planElementwise(t, boundary, maxIn, label);
+    case "reduce":
+      return planReduce(dev, t, boundary, maxIn, label);
+    case "softmax":
+      return planSoftmax(t, boundary, maxIn, label);
+    case "matmul":
+      return planMatmul(dev, t, isRoot, maxIn, label);
+    default:
+      return t.op satisfies never;
+  }
+}
+
+function planElementwise(t: Tensor, boundary: (x: Tensor) => boolean, maxIn: number, label: string): Plan {
+  const b = new FusedBuilder(boundary);
+  const n = numel(t.shape);
+  const fn = b.fn("value_at", [["i", "u32"]], t.dtype, ([i]) => b.value(t, b.unravel(i!, t.shape)));
+  checkBindings(b, 0, maxIn, t);
+  const kernel = defineKernel({
+    name: label,
+    params: paramsRecord(b.params),
+    inputs: b.inputDecls(),
+    outputs: { out: t.dtype },
+    workgroupSize: WG,
+    prelude: b.prelude(),
+    body: raw(`  let i = gid.x + gid.y * nwg.x * ${WG}u;\n  if (i >= ${n}u) { return; }\n  out[i] = ${fn}(i);`),
+  });
+  return { root: t, kernel, inputs: b.inputs, params: paramValues(b.params), workgroups: grid1d(Math.ceil(n / WG)), label };
+}
+
+function planReduce(dev: Device, t: Tensor, boundary: (x: Tensor) => boolean, maxIn: number, label: string): Plan {
+  const x = t.inputs[0]!;
+  const axes = t.attrs.axes as number[];
+  const outer = numel(t.shape);
+  const rShape = axes.map((a) => x.shape[a]!);
+  const R = numel(rShape);
+  const b = new FusedBuilder(boundary);
+  const elem = b.fn("element", [["o", "u32"], ["r", "u32"]], "f32", ([o, r]) => {
+    const oc = b.unravel(o!, t.shape);
+    const rc = b.unravel(r!, rShape);
+    const idx = x.shape.map((_, d) => (axes.includes(d) ? rc[axes.indexOf(d)]! : oc[d]!));
+    const v = b.value(x, idx);
+    return x.dtype === "f32" ? v : raw(`f32(${v})`);
+  });
+  checkBindings(b, 0, maxIn, t);
+  const op = (t.op as { reduce: "sum" | "max" | "min" | "argmax" | "argmin" | "prod" }).reduce;
+  const wgSize = Math.min(256, dev.limits.maxComputeInvocationsPerWorkgroup);
+  const kernel = reduceKernel({
+    op,
+    workgroupSize: wgSize,
+    prologue: { inputs: b.inputDecls(), prelude: b.prelude(), params: paramsRecord(b.params), element: (o: Wgsl, r: Wgsl) => raw(`${elem}(${o}, ${r})`) },
+  });
+  return { root: t, kernel: kernel as KernelSource<Params>, inputs: b.inputs, params: { outer, R, ...paramValues(b.params) }, workgroups: reduceWorkgroups(outer, R, wgSize), label };
+}
+
+function planSoftmax(t: Tensor, boundary: (x: Tensor) => boolean, maxIn: number, label: string): Plan {
+  const x = t.inputs[0]!;
+  const R = x.shape.at(-1)!;
+  const outerShape = x.shape.slice(0, -1);
+  const outer = numel(outerShape);
+  const b = new FusedBuilder(boundary);
+  const elem = b.fn("element", [["o", "u32"], ["r", "u32"]], "f32", ([o, r]) => b.value(x, [...b.unravel(o!, outerShape), r!]));
+  checkBindings(b, 0, maxIn, t);
+  const kernel = softmaxKernel({
+    log: t.attrs.log as boolean,
+    prologue: { inputs: b.inputDecls(), prelude: b.prelude(), params: paramsRecord(b.params), element: (o: Wgsl, r: Wgsl) => raw(`${elem}(${o}, ${r})`) },
+  });
+  return { root: t, kernel: kernel as KernelSource<Params>, inputs: b.inputs, params: { outer, R, ...paramValues(b.params) }, workgroups: grid1d(outer), label };
+}
+
+function planMatmul(dev: Device, t: Tensor, isRoot: (t: Tensor) => boolean, maxIn: number, label: string): Plan {
+  const [a, bT] = t.inputs as [Tensor, Tensor];
+  const A = matmulOperand(a, isRoot)!, B = matmulOperand(bT, isRoot)!;
+  const [batch, M, N] = t.shape as [number, number, number];
+  const K = a.shape[2]!;
+  const shape = { M, N, K, batch, transA: A.trans, transB: B.trans, aOffset: A.offset, bOffset: B.offset, aBatchStride: A.batchStride, bBatchStride: B.batchStride };
+  const tiling: MatmulTiling = pickMatmulTiling(dev, shape);
+  const vec4 = vec4Eligible(shape, shape);
+  const opts = { transA: A.trans, transB: B.trans, tiling, vec4 };
+  void maxIn;
+  const kernel = matmulKernel(opts) as KernelSource<Params>;
+  return {
+    root: t,
+    kernel,
+    inputs: [A.base, B.base],
+    params: { M, N, K, batch, aOffset: A.offset, bOffset: B.offset, aBatchStride: A.batchStride, bBatchStride: B.batchStride },
+    workgroups: matmulWorkgroups(opts, M, N, batch),
+    label,
+  };
+}
+
+export { linear };

@@ -1,0 +1,411 @@
+/**
+ * Batched matmul kernels: C[b, m, n] = epilogue(Σ_k A(b, m, k) · B(b, k, n)).
+ *
+ *   A(b, m, k) = a[aOffset + b·aBatchStride + (transA ? k·M + m : m·K + k)]
+ *   B(b, k, n) = b[bOffset + b·bBatchStride + (transB ? n·K + k : k·N + n)]
+ *   C is written contiguous: c[b·M·N + m·N + n]
+ *
+ * Transposes are folded into the indexing (no transpose kernels), batch strides may be 0 to
+ * broadcast one operand, and M, N, K, batch, strides and offsets are uniforms, so one pipeline
+ * serves every shape. The factory's compile-time choices are the transposes, the tiling, vec4
+ * loads and the epilogue.
+ *
+ * Two tilings, because the two CPU Vulkan drivers disagree about what is fast:
+ *  - "regblock": every invocation computes a tm×tn block of C straight from global memory.
+ *    No barriers and no workgroup memory; best on SwiftShader.
+ *  - "tiled": the workgroup stages a BM×bk slab of A and a bk×BN slab of B in workgroup memory
+ *    (BM = wgY·tm, BN = wgX·tn), then every invocation computes its tm×tn block from there.
+ *    Fewer global loads per FMA; best on lavapipe.
+ *
+ * Edges: rows past M (columns past N) are clamped to the last valid row (column) when loading, so
+ * the hot loop has no branches; those results are simply never written. Only k needs care,
+ * because an out-of-range k would add a wrong product: regblock runs a scalar tail loop for the
+ * last K mod 4 steps, tiled zero-fills the slab past K.
+ *
+ * Grid: x over column tiles, y over row tiles, z over the batch. Edge case: WebGPU caps each grid
+ * dimension at 65535 workgroups, so batch ≤ 65535 and ⌈M/BM⌉ ≤ 65535 per dispatch; the engine
+ * splits larger batches into several dispatches (matmulWorkgroups throws a RangeError otherwise).
+ */
+import { defineKernel, type ElemType, type KernelSource } from "./kernel.js";
+import { raw, u32, type Wgsl } from "./wgsl.js";
+
+/** Uniforms of every matmul kernel. Offsets and strides are in f32 elements, also for vec4 kernels. */
+export const MATMUL_PARAMS = {
+  M: "u32",
+  N: "u32",
+  K: "u32",
+  batch: "u32",
+  aOffset: "u32",
+  bOffset: "u32",
+  aBatchStride: "u32",
+  bBatchStride: "u32",
+} as const;
+export type MatmulParams = typeof MATMUL_PARAMS;
+
+/**
+ * How the output is cut into work. Every invocation owns a tm×tn block of C; a workgroup of
+ * wgX×wgY invocations owns a (wgY·tm)×(wgX·tn) tile. tm and tn must be multiples of 4 (the
+ * accumulators are vec4 rows and vec4 loads cover 4 rows or columns). "tiled" also stages bk
+ * steps of k in workgroup memory per barrier round (bk a multiple of 4).
+ */
+export type MatmulTiling =
+  | { readonly kind: "regblock"; readonly wgX: number; readonly wgY: number; readonly tm: number; readonly tn: number }
+  | {
+      readonly kind: "tiled";
+      readonly wgX: number;
+      readonly wgY: number;
+      readonly tm: number;
+      readonly tn: number;
+      readonly bk: number;
+    };
+
+/** A fused elementwise tail applied to each accumulator before it is stored. */
+export interface MatmulEpilogue {
+  /** Extra read-only buffers, bound after `a` and `b` in this order. */
+  inputs: Record<string, ElemType>;
+  /** Module-scope WGSL (helper functions) the expression may call. */
+  prelude?: Wgsl;
+  /** v: the f32 accumulator; b, m, n: u32 coordinates. Returns an f32 expression. */
+  apply(v: Wgsl, b: Wgsl, m: Wgsl, n: Wgsl): Wgsl;
+}
+
+export interface MatmulOptions {
+  readonly transA: boolean;
+  readonly transB: boolean;
+  readonly tiling: MatmulTiling;
+  readonly epilogue?: MatmulEpilogue;
+  /**
+   * Load a and b as `array<vec4<f32>>` (same buffers, 16-byte elements). Only legal when
+   * vec4Eligible() says so; the kernel then assumes the divisibilities it checks.
+   */
+  readonly vec4?: boolean;
+}
+
+/** Shape facts vec4Eligible needs (offsets and strides in f32 elements). */
+export interface MatmulShape {
+  readonly M: number;
+  readonly N: number;
+  readonly K: number;
+  readonly aOffset: number;
+  readonly bOffset: number;
+  readonly aBatchStride: number;
+  readonly bBatchStride: number;
+}
+
+/**
+ * Whether the vec4 variant is legal: each operand's contiguous dimension (K for A, N for B; M for
+ * Aᵀ, K for Bᵀ) must be a multiple of 4, and so must its offset and batch stride, so that every
+ * vec4 the kernel reads starts at a multiple of 4 elements and lies wholly inside one row.
+ */
+export function vec4Eligible(opts: { readonly transA: boolean; readonly transB: boolean }, s: MatmulShape): boolean {
+  const aInner = opts.transA ? s.M : s.K;
+  const bInner = opts.transB ? s.K : s.N;
+  return [aInner, bInner, s.aOffset, s.bOffset, s.aBatchStride, s.bBatchStride].every((x) => x % 4 === 0);
+}
+
+/** Rows and columns of C one workgroup covers. */
+export function matmulTileShape(t: MatmulTiling): { BM: number; BN: number } {
+  return { BM: t.wgY * t.tm, BN: t.wgX * t.tn };
+}
+
+/**
+ * Workgroup grid for a dispatch: [⌈N/BN⌉, ⌈M/BM⌉, batch].
+ * @throws RangeError when a dimension exceeds 65535 (the caller must split the batch).
+ */
+export function matmulWorkgroups(opts: { readonly tiling: MatmulTiling }, M: number, N: number, batch: number): [number, number, number] {
+  const { BM, BN } = matmulTileShape(opts.tiling);
+  const grid: [number, number, number] = [Math.ceil(N / BN), Math.ceil(M / BM), batch];
+  if (grid.some((g) => g > 65535)) {
+    throw new RangeError(`matmul grid ${grid.join("×")} exceeds 65535 workgroups per dimension; split the batch (or M) into several dispatches`);
+  }
+  return grid;
+}
+
+/** Workgroup memory a tiling needs, in bytes (0 for regblock). */
+export function matmulWorkgroupBytes(t: MatmulTiling): number {
+  if (t.kind === "regblock") return 0;
+  const { BM, BN } = matmulTileShape(t);
+  return (BM + BN) * t.bk * 4;
+}
+
+const CANDIDATES: readonly MatmulTiling[] = [
+  { kind: "regblock", wgX: 8, wgY: 8, tm: 4, tn: 4 },
+  { kind: "regblock", wgX: 16, wgY: 16, tm: 4, tn: 4 },
+  { kind: "regblock", wgX: 8, wgY: 8, tm: 8, tn: 4 },
+  { kind: "tiled", wgX: 16, wgY: 16, tm: 4, tn: 4, bk: 16 },
+  { kind: "tiled", wgX: 8, wgY: 8, tm: 4, tn: 4, bk: 16 },
+  { kind: "tiled", wgX: 16, wgY: 8, tm: 8, tn: 4, bk: 8 },
+];
+
+/** Candidate tilings that fit this adapter's workgroup limits, fastest-first per kind. */
+export function matmulTilings(limits: {
+  readonly maxComputeInvocationsPerWorkgroup: number;
+  readonly maxComputeWorkgroupStorageSize: number;
+}): MatmulTiling[] {
+  return CANDIDATES.filter(
+    (t) => t.wgX * t.wgY <= limits.maxComputeInvocationsPerWorkgroup && matmulWorkgroupBytes(t) <= limits.maxComputeWorkgroupStorageSize,
+  );
+}
+
+function checkTiling(t: MatmulTiling): void {
+  const bad = (why: string) => new RangeError(`matmul tiling ${JSON.stringify(t)}: ${why}`);
+  for (const v of [t.wgX, t.wgY, t.tm, t.tn]) if (!Number.isInteger(v) || v < 1) throw bad("sizes must be positive integers");
+  if (t.tm % 4 || t.tn % 4) throw bad("tm and tn must be multiples of 4");
+  if (t.kind === "tiled" && (!Number.isInteger(t.bk) || t.bk < 4 || t.bk % 4)) throw bad("bk must be a positive multiple of 4");
+}
+
+const seq = (n: number) => Array.from({ length: n }, (_, i) => i);
+const U = (x: number) => u32(x) as string;
+
+/**
+ * One operand seen from the kernel: its `outer` dimension (m for A, n for B) and whether it is
+ * stored k-contiguous ([outer, K] rows) or outer-contiguous ([K, outer] rows). A is k-contiguous
+ * unless transposed; B is k-contiguous only when transposed.
+ */
+interface Operand {
+  readonly name: "a" | "b";
+  /** The uniform holding the outer extent ("params.M" or "params.N"). */
+  readonly O: string;
+  readonly kContig: boolean;
+  readonly vec4: boolean;
+}
+
+/**
+ * Regblock loads of `count` outer indices starting at `o0` for `kc` consecutive k (kc = 4 or 1).
+ * `setup` runs once per invocation (clamped row bases); `load(k)` emits the loads of one chunk and
+ * `val(t, kk)` names the f32 value of outer index t at k + kk.
+ */
+function regblockOperand(x: Operand, o0: string, count: number, base: string) {
+  const n = x.name;
+  const setup: string[] = [];
+  if (x.kContig) {
+    // [outer, K]: one base per row, clamped so rows past the edge read the last valid row.
+    for (const t of seq(count)) {
+      const row = `min(${o0} + ${U(t)}, ${x.O} - 1u)`;
+      setup.push(x.vec4 ? `let ${n}r${t} = ${base} / 4u + ${row} * (params.K / 4u);` : `let ${n}r${t} = ${base} + ${row} * params.K;`);
+    }
+  } else if (x.vec4) {
+    // [K, outer] read 4 outer indices at a time; O % 4 == 0, so clamping the group to O - 4 keeps it whole.
+    for (const g of seq(count / 4)) setup.push(`let ${n}c${g} = (${base} + min(${o0} + ${U(4 * g)}, ${x.O} - 4u)) / 4u;`);
+  } else {
+    for (const t of seq(count)) setup.push(`let ${n}c${t} = ${base} + min(${o0} + ${U(t)}, ${x.O} - 1u);`);
+  }
+  const load = (k: string, kc: number): string[] => {
+    const out: string[] = [];
+    if (x.kContig && x.vec4) {
+      // kc is 4 here: K % 4 == 0 for a k-contiguous vec4 operand, so no tail exists.
+      for (const t of seq(count)) out.push(`let ${n}q${t} = ${n}[${n}r${t} + ${k} / 4u];`);
+    } else if (x.kContig) {
+      for (const t of seq(count)) for (const kk of seq(kc)) out.push(`let ${n}v${t}_${kk} = ${n}[${n}r${t} + ${k} + ${U(kk)}];`);
+    } else {
+      const stride = x.vec4 ? `(${x.O} / 4u)` : x.O;
+      for (const kk of seq(kc)) {
+        const row = `(${k} + ${U(kk)}) * ${stride}`;
+        if (x.vec4) for (const g of seq(count / 4)) out.push(`let ${n}q${kk}_${g} = ${n}[${n}c${g} + ${row}];`);
+        else for (const t of seq(count)) out.push(`let ${n}v${t}_${kk} = ${n}[${n}c${t} + ${row}];`);
+      }
+    }
+    return out;
+  };
+  const val = (t: number, kk: number): string => {
+    if (x.kContig && x.vec4) return `${n}q${t}[${kk}]`;
+    if (x.vec4) return `${n}q${kk}_${Math.floor(t / 4)}[${t % 4}]`;
+    return `${n}v${t}_${kk}`;
+  };
+  /** The 4 values at (t..t+3, kk) as one vec4, without a shuffle when the load already is one. */
+  const vec = (t: number, kk: number): string => {
+    if (x.vec4 && !x.kContig) return `${n}q${kk}_${t / 4}`;
+    return `vec4<f32>(${seq(4).map((i) => val(t + i, kk)).join(", ")})`;
+  };
+  return { setup, load, val, vec };
+}
+
+/** acc{i}_{j} is the vec4 of C at row i, columns 4j..4j+3 of this invocation's block. */
+function accumulate(tm: number, tn: number, kc: number, aVal: (i: number, kk: number) => string, bVec: (j: number, kk: number) => string): string[] {
+  const out: string[] = [];
+  for (const kk of seq(kc)) for (const i of seq(tm)) for (const j of seq(tn / 4)) out.push(`acc${i}_${j} += ${aVal(i, kk)} * ${bVec(4 * j, kk)};`);
+  return out;
+}
+
+/** Stores the tm×tn block at (m0, n0) through the epilogue, skipping what lies past M or N. */
+function store(tm: number, tn: number, m0: string, n0: string, epilogue?: MatmulEpilogue): string[] {
+  const out = [`let cBase = batchIdx * params.M * params.N;`];
+  for (const i of seq(tm)) {
+    out.push(`if (${m0} + ${U(i)} < params.M) {`, `  let m = ${m0} + ${U(i)};`);
+    for (const j of seq(tn)) {
+      const v = `acc${i}_${Math.floor(j / 4)}[${j % 4}]`;
+      const expr = epilogue ? epilogue.apply(raw(v), raw("batchIdx"), raw("m"), raw(`(${n0} + ${U(j)})`)) : v;
+      out.push(`  if (${n0} + ${U(j)} < params.N) { c[cBase + m * params.N + ${n0} + ${U(j)}] = ${expr}; }`);
+    }
+    out.push(`}`);
+  }
+  return out;
+}
+
+const preamble = [
+  `let batchIdx = wid.z;`,
+  `if (batchIdx >= params.batch) { return; }`,
+  `let aBase = params.aOffset + batchIdx * params.aBatchStride;`,
+  `let bBase = params.bOffset + batchIdx * params.bBatchStride;`,
+];
+
+function accDecls(tm: number, tn: number): string[] {
+  return seq(tm).flatMap((i) => seq(tn / 4).map((j) => `var acc${i}_${j} = vec4<f32>(0.0);`));
+}
+
+function regblockBody(o: MatmulOptions, A: Operand, B: Operand): string[] {
+  const t = o.tiling;
+  const m0 = `((wid.y * ${U(t.wgY)} + lid.y) * ${U(t.tm)})`;
+  const n0 = `((wid.x * ${U(t.wgX)} + lid.x) * ${U(t.tn)})`;
+  const a = regblockOperand(A, "m0", t.tm, "aBase");
+  const b = regblockOperand(B, "n0", t.tn, "bBase");
+  // A k-contiguous vec4 operand implies K % 4 == 0, so the scalar tail can be left out.
+  const needsTail = !(A.vec4 && (A.kContig || B.kContig));
+  return [
+    ...preamble,
+    `let m0 = ${m0};`,
+    `let n0 = ${n0};`,
+    // No early return for invocations past the edge: they load clamped rows and store nothing.
+    // Keeping control flow uniform lets lavapipe turn loads whose address is uniform across
+    // the workgroup (A's rows when wgY = 1) into one scalar load instead of a per-lane gather.
+    ...a.setup,
+    ...b.setup,
+    ...accDecls(t.tm, t.tn),
+    `let K4 = params.K & ~3u;`,
+    `for (var k = 0u; k < K4; k += 4u) {`,
+    ...a.load("k", 4),
+    ...b.load("k", 4),
+    ...accumulate(t.tm, t.tn, 4, a.val, b.vec),
+    `}`,
+    ...(needsTail
+      ? [`for (var k = K4; k < params.K; k++) {`, ...a.load("k", 1), ...b.load("k", 1), ...accumulate(t.tm, t.tn, 1, a.val, b.vec), `}`]
+      : []),
+    ...store(t.tm, t.tn, "m0", "n0", o.epilogue),
+  ];
+}
+
+/**
+ * Cooperative load of one operand's slab into workgroup memory `xs`, laid out [bk][T] (T = BM or
+ * BN) so the compute loop reads an invocation's tm (tn) values contiguously. Global reads are
+ * ordered so neighbouring invocations read neighbouring addresses. Rows past the edge are clamped,
+ * k past K is zero-filled (and its address clamped, so no read leaves the operand).
+ */
+function tiledLoad(x: Operand, T: number, bk: number, threads: number, oT: string, base: string): string[] {
+  const n = x.name;
+  const xs = n === "a" ? "tileA" : "tileB";
+  const units = x.vec4 ? (T * bk) / 4 : T * bk;
+  const rounds = Math.ceil(units / threads);
+  const out: string[] = [];
+  for (const r of seq(rounds)) {
+    const body: string[] = [];
+    body.push(`let e = lidx + ${U(r * threads)};`);
+    if (x.kContig && x.vec4) {
+      const per = bk / 4;
+      body.push(
+        `let o = e / ${U(per)};`,
+        `let kq = (e % ${U(per)}) * 4u;`,
+        `let row = min(${oT} + o, ${x.O} - 1u);`,
+        `let kg = min(k0 + kq, params.K - 4u);`,
+        `let q = select(vec4<f32>(0.0), ${n}[(${base} + row * params.K + kg) / 4u], k0 + kq < params.K);`,
+        ...seq(4).map((c) => `${xs}[(kq + ${U(c)}) * ${U(T)} + o] = q[${c}];`),
+      );
+    } else if (x.kContig) {
+      body.push(
+        `let o = e / ${U(bk)};`,
+        `let kk = e % ${U(bk)};`,
+        `let row = min(${oT} + o, ${x.O} - 1u);`,
+        `${xs}[kk * ${U(T)} + o] = select(0.0, ${n}[${base} + row * params.K + min(k0 + kk, params.K - 1u)], k0 + kk < params.K);`,
+      );
+    } else if (x.vec4) {
+      const per = T / 4;
+      body.push(
+        `let kk = e / ${U(per)};`,
+        `let g = (e % ${U(per)}) * 4u;`,
+        `let col = min(${oT} + g, ${x.O} - 4u);`,
+        `let q = select(vec4<f32>(0.0), ${n}[(${base} + min(k0 + kk, params.K - 1u) * ${x.O} + col) / 4u], k0 + kk < params.K);`,
+        ...seq(4).map((c) => `${xs}[kk * ${U(T)} + g + ${U(c)}] = q[${c}];`),
+      );
+    } else {
+      body.push(
+        `let kk = e / ${U(T)};`,
+        `let o = e % ${U(T)};`,
+        `let col = min(${oT} + o, ${x.O} - 1u);`,
+        `${xs}[kk * ${U(T)} + o] = select(0.0, ${n}[${base} + min(k0 + kk, params.K - 1u) * ${x.O} + col], k0 + kk < params.K);`,
+      );
+    }
+    const guarded = (r + 1) * threads > units;
+    out.push(guarded ? `if (lidx + ${U(r * threads)} < ${U(units)}) {` : `{`, ...body.map((l) => "  " + l), `}`);
+  }
+  return out;
+}
+
+function tiledBody(o: MatmulOptions, A: Operand, B: Operand): string[] {
+  const t = o.tiling;
+  if (t.kind !== "tiled") throw new Error("tiledBody: not a tiled tiling (latent bug)");
+  const { BM, BN } = matmulTileShape(t);
+  const threads = t.wgX * t.wgY;
+  const aVal = (i: number, _kk: number) => `av${i}`;
+  const bVec = (j: number, _kk: number) => `bv${j / 4}`;
+  return [
+    ...preamble,
+    `let lidx = lid.y * ${U(t.wgX)} + lid.x;`,
+    `let mT = wid.y * ${U(BM)};`,
+    `let nT = wid.x * ${U(BN)};`,
+    `let am = lid.y * ${U(t.tm)};`,
+    `let bn = lid.x * ${U(t.tn)};`,
+    ...accDecls(t.tm, t.tn),
+    // Every invocation takes part in every barrier round, even those past the edge.
+    `for (var k0 = 0u; k0 < params.K; k0 += ${U(t.bk)}) {`,
+    ...tiledLoad(A, BM, t.bk, threads, "mT", "aBase"),
+    ...tiledLoad(B, BN, t.bk, threads, "nT", "bBase"),
+    `  workgroupBarrier();`,
+    `  for (var kk = 0u; kk < ${U(t.bk)}; kk++) {`,
+    ...seq(t.tm).map((i) => `    let av${i} = tileA[kk * ${U(BM)} + am + ${U(i)}];`),
+    ...seq(t.tn / 4).map(
+      (j) => `    let bv${j} = vec4<f32>(${seq(4).map((c) => `tileB[kk * ${U(BN)} + bn + ${U(4 * j + c)}]`).join(", ")});`,
+    ),
+    ...accumulate(t.tm, t.tn, 1, aVal, bVec).map((l) => "    " + l),
+    `  }`,
+    `  workgroupBarrier();`,
+    `}`,
+    ...store(t.tm, t.tn, "(mT + am)", "(nT + bn)", o.epilogue),
+  ];
+}
+
+/**
+ * The matmul kernel factory. Inputs are `a`, `b`, then the epilogue's inputs; the output is `c`
+ * (f32, contiguous [batch, M, N]). With `vec4: true`, `a` and `b` are declared
+ * `array<vec4<f32>>` (bind the same buffers; offsets and strides stay in f32 elements).
+ *
+ * @example
+ * const k = matmulKernel({ transA: false, transB: true, tiling: matmulTilings(dev.limits)[0]! });
+ * batch.dispatch(compiled, k.pack({ M, N, K, batch: 1, aOffset: 0, bOffset: 0, aBatchStride: 0, bBatchStride: 0 }),
+ *                [a, b, c], matmulWorkgroups({ tiling }, M, N, 1));
+ */
+export function matmulKernel(o: MatmulOptions): KernelSource<MatmulParams> {
+  const t = o.tiling;
+  checkTiling(t);
+  const vec4 = o.vec4 ?? false;
+  const A: Operand = { name: "a", O: "params.M", kContig: !o.transA, vec4 };
+  const B: Operand = { name: "b", O: "params.N", kContig: o.transB, vec4 };
+  const ep = o.epilogue;
+  for (const name of Object.keys(ep?.inputs ?? {})) {
+    if (["a", "b", "c", "params", "tileA", "tileB"].includes(name)) throw new RangeError(`matmul epilogue input '${name}' clashes with a kernel binding`);
+  }
+  const elem: ElemType = vec4 ? "vec4<f32>" : "f32";
+  const shape =
+    t.kind === "regblock" ? `regblock${t.wgX}x${t.wgY}_${t.tm}x${t.tn}` : `tiled${t.wgX}x${t.wgY}_${t.tm}x${t.tn}_k${t.bk}`;
+  const name = `matmul_${o.transA ? "T" : "N"}${o.transB ? "T" : "N"}_${shape}${vec4 ? "_v4" : ""}${ep ? "_ep" : ""}`;
+  const { BM, BN } = matmulTileShape(t);
+  const shared = t.kind === "tiled" ? [`var<workgroup> tileA: array<f32, ${BM * t.bk}>;`, `var<workgroup> tileB: array<f32, ${BN * t.bk}>;`] : [];
+  const body = t.kind === "regblock" ? regblockBody(o, A, B) : tiledBody(o, A, B);
+  return defineKernel({
+    name,
+    params: MATMUL_PARAMS,
+    inputs: { a: elem, b: elem, ...(ep?.inputs ?? {}) },
+    outputs: { c: "f32" },
+    workgroupSize: [t.wgX, t.wgY, 1],
+    prelude: raw([...shared, ep?.prelude ?? ""].join("\n")),
+    body: raw(body.map((l) => "  " + l).join("\n")),
+  });
+}
