@@ -13,7 +13,7 @@
  */
 import { init, type Device } from "../engine/device.js";
 import { CommandBatch, upload } from "../engine/dispatch.js";
-import { reduceKernel, rowLanes, rowLaunch, type RowKernel, type RowParams } from "../shaders/reduce.js";
+import { reduceKernel, rowLanes, rowLaunch, rowTuning, type RowKernel, type RowParams } from "../shaders/reduce.js";
 import { softmaxKernel } from "../shaders/softmax.js";
 import { wgsl } from "../shaders/wgsl.js";
 
@@ -81,8 +81,10 @@ async function main() {
   const dev = await init({ label: "reduce bench" });
   const maxWg = dev.limits.maxComputeInvocationsPerWorkgroup;
   console.log(`device: ${dev.info.driver} (${dev.info.description || dev.info.device}), max invocations ${maxWg}`);
+  const tuned = rowTuning(dev.info.driver, maxWg);
+  console.log(`rowTuning(): workgroupSize ${tuned.workgroupSize}, elemsPerLane ${tuned.elemsPerLane}`);
   const sizes = wgArg ?? [32, 64, 128, 256, 512, 1024].filter((w) => w <= maxWg);
-  const perLane = perLaneArg ?? [undefined];
+  const perLane = perLaneArg ?? [tuned.elemsPerLane];
   for (const c of CASES) {
     for (const pl of perLane) {
       const cells: string[] = [];
@@ -91,7 +93,7 @@ async function main() {
         const ms = await timeCase(dev, c, wg, lanes);
         cells.push(`wg ${String(wg).padStart(4)}: ${ms.toFixed(2).padStart(7)} ms ${(bytesMoved(c) / ms / 1e6).toFixed(2).padStart(6)} GB/s`);
       }
-      const policy = pl === undefined ? "" : ` (≥${pl}/lane)`;
+      const policy = ` (≥${pl}/lane)`;
       console.log(`${(c.label + policy).padEnd(32)} ${cells.join(" | ")}`);
     }
   }

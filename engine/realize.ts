@@ -10,7 +10,7 @@
 import { defineKernel, type KernelSource, type Params, type Scalar } from "../shaders/kernel.js";
 import { raw, type Wgsl } from "../shaders/wgsl.js";
 import { matmulKernel, matmulWorkgroups, vec4Eligible, type MatmulTiling } from "../shaders/matmul.js";
-import { reduceKernel, reduceWorkgroups } from "../shaders/reduce.js";
+import { reduceKernel, rowTuning } from "../shaders/reduce.js";
 import { softmaxKernel } from "../shaders/softmax.js";
 import type { Device } from "./device.js";
 import { CommandBatch, grid1d } from "./dispatch.js";
@@ -236,7 +236,7 @@ function planRoot(dev: Device, t: Tensor, isRoot: (t: Tensor) => boolean, maxIn:
     case "reduce":
       return planReduce(dev, t, boundary, maxIn, label);
     case "softmax":
-      return planSoftmax(t, boundary, maxIn, label);
+      return planSoftmax(dev, t, boundary, maxIn, label);
     case "matmul":
       return planMatmul(dev, t, isRoot, maxIn, label);
     default:
@@ -277,16 +277,16 @@ function planReduce(dev: Device, t: Tensor, boundary: (x: Tensor) => boolean, ma
   });
   checkBindings(b, 0, maxIn, t);
   const op = (t.op as { reduce: "sum" | "max" | "min" | "argmax" | "argmin" | "prod" }).reduce;
-  const wgSize = Math.min(256, dev.limits.maxComputeInvocationsPerWorkgroup);
   const kernel = reduceKernel({
     op,
-    workgroupSize: wgSize,
+    ...rowTuning(dev.info.driver, dev.limits.maxComputeInvocationsPerWorkgroup),
     prologue: { inputs: b.inputDecls(), prelude: b.prelude(), params: paramsRecord(b.params), element: (o: Wgsl, r: Wgsl) => raw(`${elem}(${o}, ${r})`) },
   });
-  return { root: t, kernel: kernel as KernelSource<Params>, inputs: b.inputs, params: { outer, R, ...paramValues(b.params) }, workgroups: reduceWorkgroups(outer, R, wgSize), label };
+  const launch = kernel.launch(outer, R, dev.limits.maxComputeWorkgroupsPerDimension);
+  return { root: t, kernel: kernel as unknown as KernelSource<Params>, inputs: b.inputs, params: { ...launch.params, ...paramValues(b.params) }, workgroups: launch.workgroups, label };
 }
 
-function planSoftmax(t: Tensor, boundary: (x: Tensor) => boolean, maxIn: number, label: string): Plan {
+function planSoftmax(dev: Device, t: Tensor, boundary: (x: Tensor) => boolean, maxIn: number, label: string): Plan {
   const x = t.inputs[0]!;
   const R = x.shape.at(-1)!;
   const outerShape = x.shape.slice(0, -1);
@@ -296,9 +296,11 @@ function planSoftmax(t: Tensor, boundary: (x: Tensor) => boolean, maxIn: number,
   checkBindings(b, 0, maxIn, t);
   const kernel = softmaxKernel({
     log: t.attrs.log as boolean,
+    ...rowTuning(dev.info.driver, dev.limits.maxComputeInvocationsPerWorkgroup),
     prologue: { inputs: b.inputDecls(), prelude: b.prelude(), params: paramsRecord(b.params), element: (o: Wgsl, r: Wgsl) => raw(`${elem}(${o}, ${r})`) },
   });
-  return { root: t, kernel: kernel as KernelSource<Params>, inputs: b.inputs, params: { outer, R, ...paramValues(b.params) }, workgroups: grid1d(outer), label };
+  const launch = kernel.launch(outer, R, dev.limits.maxComputeWorkgroupsPerDimension);
+  return { root: t, kernel: kernel as unknown as KernelSource<Params>, inputs: b.inputs, params: { ...launch.params, ...paramValues(b.params) }, workgroups: launch.workgroups, label };
 }
 
 function planMatmul(dev: Device, t: Tensor, isRoot: (t: Tensor) => boolean, maxIn: number, label: string): Plan {

@@ -255,7 +255,7 @@ function accDecls(tm: number, tn: number): string[] {
 
 function regblockBody(o: MatmulOptions, A: Operand, B: Operand): string[] {
   const t = o.tiling;
-  const m0 = `((wid.y * ${U(t.wgY)} + lid.y) * ${U(t.tm)})`;
+  const m0 = t.wgY === 1 ? `(wid.y * ${U(t.tm)})` : `((wid.y * ${U(t.wgY)} + lid.y) * ${U(t.tm)})`;
   const n0 = `((wid.x * ${U(t.wgX)} + lid.x) * ${U(t.tn)})`;
   const a = regblockOperand(A, "m0", t.tm, "aBase");
   const b = regblockOperand(B, "n0", t.tn, "bBase");

@@ -151,10 +151,10 @@ export function rowParams<P extends Params>(name: string, extra: P | undefined):
  */
 export function rowPrelude(prologue: RowPrologue<Params>): Wgsl {
   return raw(/* wgsl */ `
-fn rw_isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
-fn rw_finite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) < 0x7f800000u; }
+fn rw_isnan(rw_x: f32) -> bool { return (bitcast<u32>(rw_x) & 0x7fffffffu) > 0x7f800000u; }
+fn rw_finite(rw_x: f32) -> bool { return (bitcast<u32>(rw_x) & 0x7fffffffu) < 0x7f800000u; }
 ${prologue.prelude ?? ""}
-fn rw_element(o: u32, r: u32) -> f32 { return ${prologue.element(raw("o"), raw("r"))}; }
+fn rw_element(rw_o: u32, rw_r: u32) -> f32 { return ${prologue.element(raw("rw_o"), raw("rw_r"))}; }
 `);
 }
 
@@ -206,16 +206,16 @@ const IDENTITY: Record<ReduceOp, Wgsl> = {
 function combineFn(op: "sum" | "prod" | "max" | "min"): Wgsl {
   switch (op) {
     case "sum":
-      return raw(`return a + b;`);
+      return raw(`return rw_a + rw_b;`);
     case "prod":
-      return raw(`return a * b;`);
+      return raw(`return rw_a * rw_b;`);
     case "max":
     case "min":
       // Edge case: WGSL's max()/min() may return either operand when one is NaN; torch.amax
       // propagates NaN, so test it first. select(f, t, cond) picks t when cond holds.
-      return raw(`if (rw_isnan(a)) { return a; }
-  if (rw_isnan(b)) { return b; }
-  return select(b, a, a ${op === "max" ? ">" : "<"} b);`);
+      return raw(`if (rw_isnan(rw_a)) { return rw_a; }
+  if (rw_isnan(rw_b)) { return rw_b; }
+  return select(rw_b, rw_a, rw_a ${op === "max" ? ">" : "<"} rw_b);`);
     default:
       return op satisfies never;
   }
@@ -228,12 +228,12 @@ function combineFn(op: "sum" | "prod" | "max" | "min"): Wgsl {
  */
 function betterFn(op: "argmax" | "argmin"): Wgsl {
   return raw(/* wgsl */ `
-fn rw_better(v: f32, i: u32, b: f32, bi: u32) -> bool {
-  let vn = rw_isnan(v);
-  let bn = rw_isnan(b);
-  if (vn != bn) { return vn; }
-  if (!vn && v != b) { return v ${op === "argmax" ? ">" : "<"} b; }
-  return i < bi;
+fn rw_better(rw_v: f32, rw_i: u32, rw_b: f32, rw_bi: u32) -> bool {
+  let rw_vn = rw_isnan(rw_v);
+  let rw_bn = rw_isnan(rw_b);
+  if (rw_vn != rw_bn) { return rw_vn; }
+  if (!rw_vn && rw_v != rw_b) { return rw_v ${op === "argmax" ? ">" : "<"} rw_b; }
+  return rw_i < rw_bi;
 }`);
 }
 
@@ -262,15 +262,15 @@ export function reduceKernel<P extends Params = EmptyParams>(opts: {
   const isArg = op === "argmax" || op === "argmin";
   if (isArg && epilogue) throw new DTypeError(name, "no epilogue (the output is a u32 index)", "an f32 epilogue");
   const inputs = mergeRowBuffers(name, ["out", "params"], prologue.inputs, epilogue?.inputs);
-  const store = epilogue ? epilogue.apply(raw("v"), raw("o")) : raw("v");
+  const store = epilogue ? epilogue.apply(raw("rw_v"), raw("rw_o")) : raw("rw_v");
 
   const prelude = raw(/* wgsl */ `
 var<workgroup> rw_val: array<f32, ${wg}>;
 ${isArg ? `var<workgroup> rw_idx: array<u32, ${wg}>;` : ""}
 ${rowPrelude(prologue as RowPrologue<Params>)}
 ${epilogue?.prelude ?? ""}
-${isArg ? betterFn(op) : `fn rw_combine(a: f32, b: f32) -> f32 {\n  ${combineFn(op)}\n}`}
-${isArg ? "" : `fn rw_store(v: f32, o: u32) -> f32 { return ${store}; }`}
+${isArg ? betterFn(op) : `fn rw_combine(rw_a: f32, rw_b: f32) -> f32 {\n  ${combineFn(op)}\n}`}
+${isArg ? "" : `fn rw_store(rw_v: f32, rw_o: u32) -> f32 { return ${store}; }`}
 `);
 
   // Arg ops carry (value, index); rw_i starts at u32 max, so an empty row reports 0xffffffff and
@@ -316,12 +316,19 @@ ${isArg ? "" : `fn rw_store(v: f32, o: u32) -> f32 { return ${store}; }`}
 /**
  * Row-kernel tuning for a driver, measured with bench/reduce-kernels.ts, with the workgroup capped
  * by the device's invocation limit. Pass both fields to reduceKernel / softmaxKernel.
+ *
+ * On the CPU drivers every tree level is a barrier, and a barrier switches between all the
+ * workgroup's SIMD batches, so few busy lanes per row beat many idle ones: ≥ 4 elements per lane
+ * ran 2–6× slower than ≥ 64 on lavapipe and up to 20× on SwiftShader. Workgroup size hardly matters
+ * on lavapipe once lanes are few; SwiftShader pays per invocation for workgroup memory and
+ * barriers, so it wants small workgroups. Hardware GPUs (driver "browser") are unmeasured here and
+ * get the conventional 256 threads with ≥ 4 elements per lane.
  * @example const t = rowTuning(dev.info.driver, dev.limits.maxComputeInvocationsPerWorkgroup);
  */
 export function rowTuning(driver: string, maxInvocations: number): RowTuning {
   const measured: Record<string, RowTuning> = {
-    lavapipe: { workgroupSize: 256, elemsPerLane: 64 },
-    swiftshader: { workgroupSize: 256, elemsPerLane: 64 },
+    lavapipe: { workgroupSize: 64, elemsPerLane: 64 },
+    swiftshader: { workgroupSize: 32, elemsPerLane: 256 },
   };
   const t = measured[driver] ?? { workgroupSize: DEFAULT_ROW_WORKGROUP, elemsPerLane: ELEMS_PER_LANE };
   return { ...t, workgroupSize: Math.min(t.workgroupSize, 2 ** Math.floor(Math.log2(maxInvocations))) };

@@ -53,14 +53,14 @@ export function softmaxKernel<P extends Params = EmptyParams>(opts: {
   const prelude = raw(/* wgsl */ `
 var<workgroup> rw_val: array<f32, ${wg}>;
 ${rowPrelude(opts.prologue as RowPrologue<Params>)}
-fn rw_max(a: f32, b: f32) -> f32 {
-  if (rw_isnan(a)) { return a; }
-  if (rw_isnan(b)) { return b; }
-  return select(b, a, a > b);
+fn rw_max(rw_a: f32, rw_b: f32) -> f32 {
+  if (rw_isnan(rw_a)) { return rw_a; }
+  if (rw_isnan(rw_b)) { return rw_b; }
+  return select(rw_b, rw_a, rw_a > rw_b);
 }
 `);
   // d = x − m ≤ 0; softmax = exp(d) / s, log-softmax = d − log s.
-  const result = opts.log ? raw(`(rw_x - rw_m) - rw_logs`) : raw(`exp(rw_x - rw_m) / rw_s`);
+  const result = opts.log ? raw(`(rw_x - rw_m) - rw_logs`) : raw(`exp(rw_x - rw_m) / rw_sum`);
   const body = wgsl/* wgsl */ `${rowIndexing(wg)}
   let rw_base = lid.x - rw_lane;
 
@@ -83,8 +83,8 @@ fn rw_max(a: f32, b: f32) -> f32 {
   }
   rw_val[lid.x] = rw_q;
   ${rowTree(raw(`rw_val[rw_a] = rw_val[rw_a] + rw_val[rw_b];`))}
-  let rw_s = rw_val[rw_base];
-  let rw_logs = log(rw_s);
+  let rw_sum = rw_val[rw_base];
+  let rw_logs = log(rw_sum);
 
   // Pass 3: write.
   if (rw_live) {

@@ -41,11 +41,13 @@ export function wgsl(strings: TemplateStringsArray, ...parts: (Wgsl | number)[])
 /**
  * Helpers every generated kernel may use. NaN and infinity come from bit patterns because WGSL has
  * no literals for them and rejects constant expressions that fold to them, so the bits come from
- * private variables, which are not constant expressions.
+ * private variables, which are not constant expressions. NaN is tested on the bits: drivers may fold
+ * `x != x` to false.
  */
 export const HEADER: Wgsl = raw(/* wgsl */ `
 var<private> NAN_BITS: u32 = 0x7fc00000u;
 var<private> INF_BITS: u32 = 0x7f800000u;
 fn nan_f32() -> f32 { return bitcast<f32>(NAN_BITS); }
 fn inf_f32() -> f32 { return bitcast<f32>(INF_BITS); }
+fn isnan_f32(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
 `);

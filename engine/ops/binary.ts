@@ -64,7 +64,7 @@ export const pow = defineBinary({
 export const maximum = defineBinary({
   name: "maximum",
   dtypes: ALL,
-  wgsl: ([a, b], out) => (out.dtype === "f32" ? raw(`select(max(${a!}, ${b!}), ${a!} + ${b!}, (${a!} != ${a!}) || (${b!} != ${b!}))`) : wgsl`max(${a!}, ${b!})`),
+  wgsl: ([a, b], out) => (out.dtype === "f32" ? raw(`select(max(${a!}, ${b!}), ${a!} + ${b!}, isnan_f32(${a!}) || isnan_f32(${b!}))`) : wgsl`max(${a!}, ${b!})`),
   cpu: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b)),
   backward: ({ inputs: [a, b], dout }) => {
     const wa = where(cmplt(b!, a!), 1, where(eq(a!, b!), 0.5, 0));
@@ -75,7 +75,7 @@ export const maximum = defineBinary({
 export const minimum = defineBinary({
   name: "minimum",
   dtypes: ALL,
-  wgsl: ([a, b], out) => (out.dtype === "f32" ? raw(`select(min(${a!}, ${b!}), ${a!} + ${b!}, (${a!} != ${a!}) || (${b!} != ${b!}))`) : wgsl`min(${a!}, ${b!})`),
+  wgsl: ([a, b], out) => (out.dtype === "f32" ? raw(`select(min(${a!}, ${b!}), ${a!} + ${b!}, isnan_f32(${a!}) || isnan_f32(${b!}))`) : wgsl`min(${a!}, ${b!})`),
   cpu: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b)),
   backward: ({ inputs: [a, b], dout }) => {
     const wa = where(cmplt(a!, b!), 1, where(eq(a!, b!), 0.5, 0));

@@ -5,7 +5,7 @@
 import { describe, expect, test } from "vitest";
 import type { Device } from "../../engine/device.js";
 import type { Params } from "../../shaders/kernel.js";
-import { reduceKernel, rowLanes, reduceWorkgroups, type ReduceOp, type RowKernel, type RowParams } from "../../shaders/reduce.js";
+import { reduceKernel, reduceWorkgroups, rowLanes, rowLaunch, rowTuning, type ReduceOp, type RowKernel, type RowParams } from "../../shaders/reduce.js";
 import { softmaxKernel } from "../../shaders/softmax.js";
 import { u32, wgsl } from "../../shaders/wgsl.js";
 import { runKernel, withDevice } from "../helpers/gpu.js";
@@ -160,6 +160,38 @@ describe("reduceKernel", () => {
     });
   });
 
+  test("every lane count (rows per workgroup from 1 to 256) gives the same answer", async () => {
+    await withDevice(async (dev) => {
+      const outer = 5, R = 1000;
+      for (const op of ["sum", "argmin"] as const) {
+        const k = reduceKernel({ op, prologue: rowMajor });
+        const x = sample(op, outer * R, 17);
+        const rows = rowsOf(x, outer, R);
+        for (let lanes = 1; lanes <= 256; lanes *= 2) {
+          const { params, workgroups } = rowLaunch(outer, R, 256, 65535, lanes);
+          const [out] = await runKernel(dev, k, params, [x], [outer * 4], workgroups);
+          expectClose(decode(op, out!), rows.map((row) => refReduce(op, row)), tolFor(op, rows), `${op} lanes=${lanes}`);
+        }
+      }
+    });
+  });
+
+  test("the per-driver tuning is a valid launch policy", async () => {
+    await withDevice(async (dev) => {
+      const t = rowTuning(dev.info.driver, dev.limits.maxComputeInvocationsPerWorkgroup);
+      expect(t.workgroupSize).toBeLessThanOrEqual(dev.limits.maxComputeInvocationsPerWorkgroup);
+      const outer = 300, R = 333;
+      const x = sample("max", outer * R, 23);
+      const rows = rowsOf(x, outer, R);
+      for (const op of ["max", "argmax"] as const) {
+        const out = await runRows(dev, reduceKernel({ op, prologue: rowMajor, ...t }), outer, R, [x], outer, {});
+        expectClose(decode(op, out), rows.map((row) => refReduce(op, row)), () => 0, `${op} tuned`);
+      }
+      const sm = new Float32Array(await runRows(dev, softmaxKernel({ log: true, prologue: rowMajor, ...t }), outer, R, [x], outer * R, {}));
+      expectClose(sm, rows.flatMap((row) => refSoftmax(row, true)), (w) => 2e-6 * (Math.abs(w) + 1), "logSoftmax tuned");
+    });
+  });
+
   test("empty rows give the identity (sum 0, prod 1, max -inf, min +inf, arg 0xffffffff)", async () => {
     await withDevice(async (dev) => {
       const want: Record<ReduceOp, number> = { sum: 0, prod: 1, max: -Infinity, min: Infinity, argmax: NO_INDEX, argmin: NO_INDEX };
@@ -238,13 +270,14 @@ describe("reduceKernel", () => {
     await withDevice(async (dev) => {
       const outer = 5, R = 300;
       const x = sample("sum", outer * R, 1), y = sample("sum", R, 2), bias = sample("sum", outer, 3);
-      // mean_r(x[o, r] · y[r]) + bias[o]
+      // mean_r(x[o, r] · y[r]) + bias[o]. The arrays are bound as `r` and `v`, names a kernel could
+      // easily use for its own locals: the kernel must not shadow the caller's bindings.
       const k = reduceKernel({
         op: "sum",
-        prologue: { inputs: { x: "f32", y: "f32" }, element: (o, r) => wgsl`(x[${o} * params.R + ${r}] * y[${r}])` },
-        epilogue: { inputs: { bias: "f32" }, apply: (v, o) => wgsl`(${v} / f32(params.R) + bias[${o}])` },
+        prologue: { inputs: { x: "f32", r: "f32" }, element: (o, r) => wgsl`(x[${o} * params.R + ${r}] * r[${r}])` },
+        epilogue: { inputs: { v: "f32" }, apply: (val, o) => wgsl`(${val} / f32(params.R) + v[${o}])` },
       });
-      expect(k.inputs).toEqual(["x", "y", "bias"]);
+      expect(k.inputs).toEqual(["x", "r", "v"]);
       const out = new Float32Array(await runRows(dev, k, outer, R, [x, y, bias], outer, {}));
       const want = rowsOf(x, outer, R).map((row, o) => row.reduce((a, v, r) => a + v * y[r]!, 0) / R + bias[o]!);
       expectClose(out, want, () => 1e-6, "mean(x·y) + bias");
