@@ -26,3 +26,4 @@ export { OPS, ELEMENTWISE, type OpName } from "./ops/index.js";
 export { Rng, seedToKey } from "./random.js";
 export { setDebug, debugLevel } from "./debug.js";
 export * from "./errors.js";
+export * as nn from "./nn/index.js";

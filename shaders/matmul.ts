@@ -257,7 +257,14 @@ function regblockBody(o: MatmulOptions, A: Operand, B: Operand): string[] {
   const t = o.tiling;
   const m0 = t.wgY === 1 ? `(wid.y * ${U(t.tm)})` : `((wid.y * ${U(t.wgY)} + lid.y) * ${U(t.tm)})`;
   const n0 = `((wid.x * ${U(t.wgX)} + lid.x) * ${U(t.tn)})`;
-  const a = regblockOperand(A, "m0", t.tm, "aBase");
+  const sg = (t as { subgroup?: number }).subgroup;
+  const a0 = regblockOperand(A, "m0", t.tm, "aBase");
+  const a = sg ? {
+    setup: [`let lane = subgroupExclusiveAdd(1u);`, ...seq(t.tm / sg).map((s) => `let ar${s} = aBase / 4u + min(m0 + lane + ${U(s * sg)}, params.M - 1u) * (params.K / 4u);`)],
+    load: (k: string, kc: number) => [...seq(t.tm / sg).map((s) => `let aq${s} = a[ar${s} + ${k} / 4u];`), ...seq(t.tm).map((i) => `let ab${i} = subgroupBroadcast(aq${Math.floor(i / sg)}, ${U(i % sg)});`)],
+    val: (i: number, kk: number) => `ab${i}[${kk}]`,
+    vec: a0.vec,
+  } : a0;
   const b = regblockOperand(B, "n0", t.tn, "bBase");
   // A k-contiguous vec4 operand implies K % 4 == 0, so the scalar tail can be left out.
   const needsTail = !(A.vec4 && (A.kContig || B.kContig));
@@ -399,7 +406,7 @@ export function matmulKernel(o: MatmulOptions): KernelSource<MatmulParams> {
   const { BM, BN } = matmulTileShape(t);
   const shared = t.kind === "tiled" ? [`var<workgroup> tileA: array<f32, ${BM * t.bk}>;`, `var<workgroup> tileB: array<f32, ${BN * t.bk}>;`] : [];
   const body = t.kind === "regblock" ? regblockBody(o, A, B) : tiledBody(o, A, B);
-  return defineKernel({
+  const k = defineKernel({
     name,
     params: MATMUL_PARAMS,
     inputs: { a: elem, b: elem, ...(ep?.inputs ?? {}) },
@@ -408,4 +415,5 @@ export function matmulKernel(o: MatmulOptions): KernelSource<MatmulParams> {
     prelude: raw([...shared, ep?.prelude ?? ""].join("\n")),
     body: raw(body.map((l) => "  " + l).join("\n")),
   });
+  return (t as { subgroup?: number }).subgroup ? { ...k, source: raw("enable subgroups;\n" + k.source) } : k;
 }
