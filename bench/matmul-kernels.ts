@@ -17,7 +17,7 @@
 import { init, type Device } from "../engine/device.js";
 import { CommandBatch, upload } from "../engine/dispatch.js";
 import type { CompiledKernel } from "../engine/pipelines.js";
-import { matmulKernel, matmulTilings, matmulWorkgroups, vec4Eligible, type MatmulTiling } from "../shaders/matmul.js";
+import { fixedSubgroupSize, matmulKernel, matmulTilings, matmulWorkgroups, vec4Eligible, type MatmulTiling } from "../shaders/matmul.js";
 
 interface Problem {
   label: string;
@@ -97,7 +97,7 @@ async function main() {
   const [transA, transB] = [trans[0] === "T", trans[1] === "T"];
   const custom = arg("tiling");
   const kind = arg("kind");
-  let tilings: MatmulTiling[] = custom ? [JSON.parse(custom) as MatmulTiling | MatmulTiling[]].flat() : matmulTilings(dev.limits);
+  let tilings: MatmulTiling[] = custom ? [JSON.parse(custom) as MatmulTiling | MatmulTiling[]].flat() : matmulTilings(dev.limits, fixedSubgroupSize(dev.gpu));
   if (kind) tilings = tilings.filter((t) => t.kind === kind);
   const vec4s = arg("vec4") === "only" ? [true] : arg("vec4") === "no" ? [false] : [false, true];
   const variants = tilings.flatMap((tiling) => vec4s.map((vec4) => ({ tiling, vec4 })));

@@ -174,6 +174,7 @@ export class FusedBuilder {
       case "reduce":
       case "matmul":
       case "softmax":
+      case "kernel":
         throw new Error(`${op.name} reached inside a fused region (latent bug: it must be a kernel root)`);
       default:
         return op satisfies never;

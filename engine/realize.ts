@@ -16,7 +16,7 @@ import type { Device } from "./device.js";
 import { CommandBatch, grid1d } from "./dispatch.js";
 import { DisposedError } from "./errors.js";
 import { FusedBuilder, linear, type Param } from "./codegen.js";
-import { isKernelRoot } from "./ops/op.js";
+import { isKernelRoot, type KernelPlan } from "./ops/op.js";
 import { numel, stridesOf } from "./shape.js";
 import { Tensor } from "./tensor.js";
 import { debugLevel } from "./debug.js";
@@ -31,6 +31,11 @@ interface Plan {
   params: Record<string, number>;
   workgroups: [number, number, number];
   label: string;
+}
+
+/** A multi-dispatch plan (kernel-kind ops): steps bind inputs, scratch buffers and the output. */
+function asSteps(p: Plan): KernelPlan {
+  return { steps: [{ kernel: p.kernel, bindings: [...p.inputs, "out"], params: p.params, workgroups: p.workgroups, label: p.label }] };
 }
 
 /** Thrown by planners when a kernel would exceed the storage-buffer limit; names what to split. */
@@ -159,21 +164,27 @@ async function realizeNow(dev: Device, targets: Tensor[]): Promise<void> {
     }
   }
 
+  // kernel-kind ops read their inputs as contiguous buffers
+  for (const t of order) if (t.op.kind === "kernel" && roots.has(t)) for (const x of t.inputs) if (!x.isRealized) roots.add(x);
+
   // plan kernels, splitting fused regions that bind too many buffers
   const maxIn = dev.maxStorageBuffers - 1;
-  let plans: Plan[] = [];
+  let plans: (KernelPlan & { root: Tensor })[] = [];
   for (;;) {
     try {
-      plans = order.filter((t) => roots.has(t)).map((t) => planRoot(dev, t, isRoot, maxIn));
+      plans = order.filter((t) => roots.has(t)).map((t) => ({ root: t, ...planRoot(dev, t, isRoot, maxIn) }));
       break;
     } catch (e) {
       if (!(e instanceof TooManyBindings)) throw e;
       roots.add(e.split);
     }
   }
-  if (debugLevel() >= 3) console.info(`[latent] realize: ${plans.length} kernels\n${plans.map((p) => `  ${p.label} ← ${p.inputs.map((t) => t.describe()).join(", ")}`).join("\n")}`);
-
-  const compiled = await Promise.all(plans.map((p) => dev.pipelines.get(p.label, p.kernel.source, p.kernel.inputs.length, p.kernel.outputs.length)));
+  const steps = plans.flatMap((p) => p.steps);
+  if (debugLevel() >= 3) {
+    const desc = (b: Tensor | { temp: number } | "out") => (b === "out" ? "out" : b instanceof Tensor ? b.describe() : `temp${b.temp}`);
+    console.info(`[latent] realize: ${steps.length} kernels\n${steps.map((s) => `  ${s.label} ← ${s.bindings.map(desc).join(", ")}`).join("\n")}`);
+  }
+  const compiled = await Promise.all(steps.map((s) => dev.pipelines.get(s.label, s.kernel.source, s.kernel.inputs.length, s.kernel.outputs.length)));
   dev.check();
   const batch = new CommandBatch(dev, "realize");
   const made: [Tensor, GPUBuffer][] = [];
@@ -182,18 +193,29 @@ async function realizeNow(dev: Device, targets: Tensor[]): Promise<void> {
     if (!b) throw new Error(`no buffer for ${t.describe()} (latent bug: scheduling order)`);
     return b;
   };
+  const scratch: GPUBuffer[] = [];
+  let k = 0;
   try {
-    plans.forEach((p, i) => {
-      const out = dev.pool.acquire(numel(p.root.shape) * 4, `${p.label}`);
+    for (const p of plans) {
+      const out = dev.pool.acquire(numel(p.root.shape) * 4, p.steps[0]?.label ?? p.root.describe());
       made.push([p.root, out]);
-      if (numel(p.root.shape) === 0) return;
-      batch.dispatch(compiled[i]!, p.kernel.pack(p.params), [...p.inputs.map(bufferOf), out], p.workgroups, p.label);
-    });
+      const temps = (p.temps ?? []).map((bytes, i) => dev.pool.acquire(bytes, `${p.root.describe()}.temp${i}`));
+      scratch.push(...temps);
+      for (const s of p.steps) {
+        const c = compiled[k++]!;
+        if (numel(p.root.shape) === 0) continue;
+        const bufs = s.bindings.map((b) => (b === "out" ? out : b instanceof Tensor ? bufferOf(b) : temps[b.temp]!));
+        batch.dispatch(c, s.kernel.pack(s.params), bufs, s.workgroups, s.label);
+      }
+    }
   } catch (e) {
     for (const [, b] of made) dev.pool.release(b);
+    for (const b of scratch) dev.pool.release(b);
     throw e;
   }
   batch.submit();
+  // scratch can go back to the pool now: later work on the queue runs after this submission
+  for (const b of scratch) dev.pool.release(b);
   for (const [t, b] of made) t.setBuffer(b);
 }
 
@@ -224,7 +246,7 @@ function checkBindings(b: FusedBuilder, extra: number, maxIn: number, root: Tens
   throw new TooManyBindings(best);
 }
 
-function planRoot(dev: Device, t: Tensor, isRoot: (t: Tensor) => boolean, maxIn: number): Plan {
+function planRoot(dev: Device, t: Tensor, isRoot: (t: Tensor) => boolean, maxIn: number): KernelPlan {
   const boundary = (x: Tensor) => x !== t && (x.isRealized || isRoot(x));
   const label = `${t.op.name} ${t.name ? `(${t.name}) ` : ""}[${t.shape.join(",")}]`;
   switch (t.op.kind) {
@@ -232,13 +254,15 @@ function planRoot(dev: Device, t: Tensor, isRoot: (t: Tensor) => boolean, maxIn:
     case "elementwise":
     case "view":
     case "index":
-      return planElementwise(t, boundary, maxIn, label);
+      return asSteps(planElementwise(t, boundary, maxIn, label));
     case "reduce":
-      return planReduce(dev, t, boundary, maxIn, label);
+      return asSteps(planReduce(dev, t, boundary, maxIn, label));
     case "softmax":
-      return planSoftmax(dev, t, boundary, maxIn, label);
+      return asSteps(planSoftmax(dev, t, boundary, maxIn, label));
     case "matmul":
-      return planMatmul(dev, t, isRoot, maxIn, label);
+      return asSteps(planMatmul(dev, t, isRoot, maxIn, label));
+    case "kernel":
+      return t.op.plan(t, { dev, label });
     default:
       return t.op satisfies never;
   }

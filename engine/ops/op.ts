@@ -5,6 +5,8 @@
  */
 import type { Wgsl } from "../../shaders/wgsl.js";
 import type { DType, Tensor } from "../tensor.js";
+import type { KernelSource, Params } from "../../shaders/kernel.js";
+import type { Device } from "../device.js";
 
 export interface BackwardCtx {
   readonly out: Tensor;
@@ -81,7 +83,35 @@ export interface SoftmaxDef extends Base {
   readonly kind: "softmax";
 }
 
-export type OpDef = SourceDef | ElementwiseDef | ViewDef | IndexDef | ReduceDef | MatmulDef | SoftmaxDef;
+/** A storage binding of a plan step: an input tensor, a scratch buffer, or the node's output. */
+export type Binding = Tensor | { readonly temp: number } | "out";
+export interface KernelStep {
+  readonly kernel: KernelSource<Params>;
+  readonly bindings: readonly Binding[];
+  readonly params: Record<string, number>;
+  readonly workgroups: readonly [number, number, number];
+  readonly label: string;
+}
+/** One or more dispatches computing a node; `temps` are scratch buffer sizes in bytes. */
+export interface KernelPlan {
+  readonly steps: readonly KernelStep[];
+  readonly temps?: readonly number[];
+}
+export interface PlanContext {
+  readonly dev: Device;
+  readonly label: string;
+}
+
+/**
+ * Ops with hand-written kernels (convolutions, pooling, norms...). Their inputs arrive as
+ * realized contiguous buffers; `plan` returns the dispatches that fill the output.
+ */
+export interface KernelDef extends Base {
+  readonly kind: "kernel";
+  readonly plan: (t: Tensor, ctx: PlanContext) => KernelPlan;
+}
+
+export type OpDef = SourceDef | ElementwiseDef | ViewDef | IndexDef | ReduceDef | MatmulDef | SoftmaxDef | KernelDef;
 export type OpKind = OpDef["kind"];
 
 /** Ops whose nodes always get their own kernel. */
@@ -90,6 +120,7 @@ export const isKernelRoot = (k: OpKind): boolean => {
     case "reduce":
     case "matmul":
     case "softmax":
+    case "kernel":
       return true;
     case "source":
     case "elementwise":

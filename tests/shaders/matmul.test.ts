@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
 import {
+  fixedSubgroupSize,
   matmulKernel,
   matmulTilings,
   matmulWorkgroups,
@@ -131,7 +132,7 @@ const TRANS = [
 
 describe("matmul kernels", async () => {
   const dev = await testDevice();
-  const tilings = matmulTilings(dev.limits);
+  const tilings = matmulTilings(dev.limits, fixedSubgroupSize(dev.gpu));
 
   test("offers both tilings within this adapter's limits", () => {
     expect(tilings.some((t) => t.kind === "regblock")).toBe(true);
