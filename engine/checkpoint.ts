@@ -32,35 +32,45 @@ export interface LoadOptions {
 }
 
 /**
- * Reads the values of `tensors` back from the GPU: one realize() for all of them, then every
- * buffer is copied into one staging buffer so the whole set costs a single map (one stall).
+ * Reads the values of `tensors` back from the GPU: one realize() for all of them, then the
+ * buffers are copied into staging buffers of up to 64 MiB (never above maxBufferSize), each
+ * mapped once, so a model of many small tensors costs one stall instead of one per tensor.
  */
 async function readAll(tensors: readonly Tensor[]): Promise<Uint8Array[]> {
   if (!tensors.length) return [];
   await realize(...tensors);
   const dev = tensors[0]!.device;
-  const sizes = tensors.map((t) => t.size * 4);
-  const offsets: number[] = [];
-  let total = 0;
-  for (const s of sizes) {
-    offsets.push(total);
-    total += s; // every dtype is 4 bytes, so offsets stay 4-aligned as copyBufferToBuffer needs
+  const cap = Math.min(dev.limits.maxBufferSize, 64 << 20);
+  const out: Uint8Array[] = tensors.map(() => new Uint8Array(0));
+  // greedy groups in order; a tensor bigger than `cap` gets a group (and staging buffer) of its own
+  const groups: number[][] = [];
+  let bytes = Infinity;
+  tensors.forEach((t, i) => {
+    const n = t.size * 4;
+    if (n === 0) return;
+    if (bytes + n > cap) (groups.push([]), (bytes = 0));
+    groups.at(-1)!.push(i);
+    bytes += n;
+  });
+  for (const group of groups) {
+    // every dtype is 4 bytes, so offsets stay 4-aligned as copyBufferToBuffer requires
+    const offsets: number[] = [];
+    let total = 0;
+    for (const i of group) (offsets.push(total), (total += tensors[i]!.size * 4));
+    const staging = dev.gpu.createBuffer({ size: total, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST, label: "checkpoint readback" });
+    try {
+      const batch = new CommandBatch(dev, "checkpoint readback");
+      group.forEach((i, j) => batch.copy(tensors[i]!.buffer!, staging, tensors[i]!.size * 4, 0, offsets[j]!));
+      batch.submit();
+      await dev.guard(staging.mapAsync(MapMode.READ));
+      dev.check();
+      const all = new Uint8Array(staging.getMappedRange().slice(0));
+      group.forEach((i, j) => (out[i] = all.subarray(offsets[j]!, offsets[j]! + tensors[i]!.size * 4)));
+    } finally {
+      staging.destroy();
+    }
   }
-  if (total === 0) return sizes.map(() => new Uint8Array(0));
-  const staging = dev.gpu.createBuffer({ size: total, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST, label: "checkpoint readback" });
-  try {
-    const batch = new CommandBatch(dev, "checkpoint readback");
-    tensors.forEach((t, i) => {
-      if (sizes[i]! > 0) batch.copy(t.buffer!, staging, sizes[i]!, 0, offsets[i]!);
-    });
-    batch.submit();
-    await dev.guard(staging.mapAsync(MapMode.READ));
-    dev.check();
-    const all = new Uint8Array(staging.getMappedRange().slice(0));
-    return sizes.map((s, i) => all.subarray(offsets[i]!, offsets[i]! + s));
-  } finally {
-    staging.destroy();
-  }
+  return out;
 }
 
 /**
@@ -129,7 +139,17 @@ function toTyped(name: string, t: SafeTensor, convert: boolean): { dtype: DType;
  */
 export function loadSafetensorsWithMetadata(bytes: Uint8Array | ArrayBuffer, opts: LoadOptions = {}): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
   const { tensors: raw, metadata } = decodeSafetensors(bytes);
-  const typed = Object.entries(raw).map(([k, t]) => [k, t.shape, toTyped(k, t, opts.convert ?? false)] as const);
+  const typed: [string, number[], { dtype: DType; data: TypedData }][] = [];
+  const problems: string[] = [];
+  for (const [k, t] of Object.entries(raw)) {
+    try {
+      typed.push([k, t.shape, toTyped(k, t, opts.convert ?? false)]);
+    } catch (e) {
+      if (!(e instanceof CheckpointError)) throw e;
+      problems.push(e.message);
+    }
+  }
+  if (problems.length) throw new CheckpointError(problems.join("; "));
   const device = opts.device ?? currentDevice();
   const tensors: Record<string, Tensor> = {};
   for (const [k, shape, { dtype, data }] of typed) {

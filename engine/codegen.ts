@@ -22,7 +22,8 @@ export function convert(e: Wgsl, from: DType, to: DType): Wgsl {
 export interface Param {
   name: string;
   type: Scalar;
-  value: number;
+  /** The value, or a function giving it at each (re)play of a compiled step. */
+  value: number | (() => number);
 }
 
 /** Linear (row-major) offset of coordinates in `shape`, folded with constants. */
@@ -66,7 +67,7 @@ export class FusedBuilder {
     return Object.fromEntries(this.inputs.map((t, i) => [`${this.prefix}${i}`, wgslType(t.dtype)]));
   }
 
-  param(value: number, type: Scalar): Wgsl {
+  param(value: number | (() => number), type: Scalar): Wgsl {
     const name = `q${this.params.length}`;
     this.params.push({ name, type, value });
     return raw(`params.${name}`);
@@ -134,9 +135,13 @@ export class FusedBuilder {
             return this.let(convert(linear(idx, t.shape), "u32", t.dtype));
           case "rand": {
             this.preludes.add(PHILOX_WGSL);
+            // a draw from an Rng inside a compiled step is re-drawn at every replay (slot)
+            const slot = t.attrs.slot as { key: [number, number]; stream: number } | undefined;
             const [k0, k1] = t.attrs.key as [number, number];
-            const key = raw(`vec2<u32>(${this.param(k0, "u32")}, ${this.param(k1, "u32")})`);
-            const stream = this.param(t.attrs.stream as number, "u32");
+            const key = raw(
+              `vec2<u32>(${this.param(slot ? () => slot.key[0] : k0, "u32")}, ${this.param(slot ? () => slot.key[1] : k1, "u32")})`,
+            );
+            const stream = this.param(slot ? () => slot.stream : (t.attrs.stream as number), "u32");
             const lin = linear(idx, t.shape);
             const dist = t.attrs.dist as "uniform" | "normal";
             return this.let(raw(dist === "normal" ? `rng_normal(${key}, ${lin}, ${stream})` : `rng_uniform(${key}, ${lin}, ${stream})`));

@@ -6,6 +6,7 @@ import type { Device } from "./device.js";
 import type { CompiledKernel } from "./pipelines.js";
 import { BufferUsage, MapMode } from "./gpu-constants.js";
 import { debugLevel } from "./debug.js";
+import { activeTrace, refuseReadback, type ParamSource } from "./trace.js";
 
 /**
  * Splits a 1-D workgroup count into a 2-D grid that respects maxComputeWorkgroupsPerDimension.
@@ -40,8 +41,10 @@ export class CommandBatch {
     return u;
   }
 
-  dispatch(k: CompiledKernel, params: ArrayBuffer, buffers: readonly GPUBuffer[], workgroups: readonly [number, number, number], label = k.label): void {
-    const u = this.uniform(params, `${label}.params`);
+  /** Encodes one compute pass. `params` may be a function, re-evaluated when a compiled step replays. */
+  dispatch(k: CompiledKernel, params: ParamSource, buffers: readonly GPUBuffer[], workgroups: readonly [number, number, number], label = k.label): void {
+    activeTrace()?.recs.push({ kind: "dispatch", kernel: k, params, buffers: [...buffers], workgroups: [workgroups[0], workgroups[1], workgroups[2]], label });
+    const u = this.uniform(typeof params === "function" ? params() : params, `${label}.params`);
     const bg = this.dev.gpu.createBindGroup({
       label,
       layout: k.layout,
@@ -57,6 +60,7 @@ export class CommandBatch {
   }
 
   copy(src: GPUBuffer, dst: GPUBuffer, bytes: number, srcOffset = 0, dstOffset = 0): void {
+    activeTrace()?.recs.push({ kind: "copy", src, dst, bytes, srcOffset, dstOffset });
     this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
   }
 
@@ -78,6 +82,12 @@ export function upload(dev: Device, data: ArrayBufferView, label: string): GPUBu
   dev.check();
   const buf = dev.pool.acquire(data.byteLength, label);
   const bytes = Math.ceil(data.byteLength / 4) * 4;
+  const tr = activeTrace();
+  if (tr) {
+    const copy = new Uint8Array(bytes);
+    copy.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    tr.recs.push({ kind: "write", dst: buf, data: copy });
+  }
   if (bytes === data.byteLength) dev.gpu.queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, data.byteLength);
   else {
     const padded = new Uint8Array(bytes);
@@ -89,6 +99,7 @@ export function upload(dev: Device, data: ArrayBufferView, label: string): GPUBu
 
 /** Reads `bytes` from a storage buffer. Stalls until the GPU is done: call sparingly. */
 export async function readback(dev: Device, buf: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
+  refuseReadback(`'${buf.label}'`);
   dev.check();
   const size = Math.max(4, Math.ceil(bytes / 4) * 4);
   const staging = dev.gpu.createBuffer({ size, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST, label: `readback ${buf.label}` });

@@ -56,3 +56,8 @@ export class CheckpointError extends Error {
 export class NonFiniteError extends Error {
   override name = "NonFiniteError";
 }
+
+/** A data file or dataset request is malformed: bad IDX magic, truncated payload, wrong dims, unknown split. */
+export class DataError extends Error {
+  override name = "DataError";
+}

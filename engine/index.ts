@@ -30,3 +30,4 @@ export * as nn from "./nn/index.js";
 export { Normal, Bernoulli, Categorical, klDivergence } from "./distributions.js";
 export { Optimizer, SGD, Adam, AdamW, clipGradNorm, EMA, LRScheduler, cosineSchedule, linearWarmup, type ParamsArg, type HasLr, type StepOptions, type OptimizerState, type SGDOptions, type AdamOptions, type EMAOptions, type Schedule } from "./optim.js";
 export { saveSafetensors, loadSafetensors, loadSafetensorsWithMetadata, loadInto, type LoadOptions, type LoadIntoResult } from "./checkpoint.js";
+export { compile, CompileError, onReplay, type CompiledStep, type CompiledStats } from "./compile.js";

@@ -248,8 +248,14 @@ export abstract class Optimizer implements HasLr {
     this.#alive();
     const where = `${this.kind}.loadStateDict`;
     const { meta, tensors } = sd;
+    // the state usually comes from JSON in a checkpoint, so check its structure, not just its values
+    if (typeof meta !== "object" || meta === null || typeof meta.paramSteps !== "object" || meta.paramSteps === null || typeof tensors !== "object" || tensors === null) {
+      throw new CheckpointError(`${where}: expected { meta: { kind, step, paramSteps, lr }, tensors }`);
+    }
     if (meta.kind !== this.kind) throw new CheckpointError(`${where}: the state is for a "${meta.kind}" optimizer`);
     const byKey = new Map(this.#entries.map((e) => [e.key, e]));
+    // own keys only: a parameter named "constructor" must not find Object.prototype's
+    const stepsOf = (k: string) => (Object.hasOwn(meta.paramSteps, k) ? meta.paramSteps[k]! : 0);
     const problems: string[] = [];
     for (const [k, t] of Object.entries(meta.paramSteps)) {
       if (!byKey.has(k)) problems.push(`unexpected parameter "${k}"`);
@@ -263,11 +269,11 @@ export abstract class Optimizer implements HasLr {
       else if (t.isDisposed) problems.push(`state tensor "${name}" was disposed`);
       else if (!sameShape(t.shape, hit[0].param.shape) || t.dtype !== "f32") {
         problems.push(`state tensor "${name}": expected f32 ${shapeStr(hit[0].param.shape)}, found ${t.dtype} ${shapeStr(t.shape)}`);
-      } else if (!(meta.paramSteps[hit[0].key]! > 0)) problems.push(`state tensor "${name}" belongs to a parameter with no recorded steps`);
+      } else if (!(stepsOf(hit[0].key) > 0)) problems.push(`state tensor "${name}" belongs to a parameter with no recorded steps`);
     }
     for (const [k, t] of Object.entries(meta.paramSteps)) {
       if (!(t > 0) || !byKey.has(k)) continue;
-      for (const s of this.#slots) if (!(`${k}.${s}` in tensors)) problems.push(`missing state tensor "${k}.${s}"`);
+      for (const s of this.#slots) if (!Object.hasOwn(tensors, `${k}.${s}`)) problems.push(`missing state tensor "${k}.${s}"`);
     }
     if (!Number.isSafeInteger(meta.step) || meta.step < 0) problems.push(`step must be a non-negative integer, got ${meta.step}`);
     if (!(Number.isFinite(meta.lr) && meta.lr >= 0)) problems.push(`lr must be a non-negative number, got ${meta.lr}`);
@@ -278,7 +284,7 @@ export abstract class Optimizer implements HasLr {
     this.#alive();
     let batch: CommandBatch | undefined;
     for (const e of this.#entries) {
-      const t = meta.paramSteps[e.key] ?? 0;
+      const t = stepsOf(e.key);
       if (t === 0 || !this.#slots.length) {
         e.state?.forEach((s) => s.dispose());
         e.state = null;
@@ -406,6 +412,8 @@ abstract class AdamBase extends Optimizer {
       lr: this.lr,
       beta1,
       beta2,
+      oneMinusBeta1: 1 - beta1,
+      oneMinusBeta2: 1 - beta2,
       eps: this.eps,
       // bias corrections in float64, then rounded once to f32 by the uniform
       bc1: 1 - beta1 ** t,
@@ -552,7 +560,7 @@ export class EMA {
         continue;
       }
       const n = e.param.size;
-      batch.dispatch(k, emaKernel.pack({ n, decay }), [e.param.buffer!, e.shadow.buffer!], grid1d(Math.ceil(n / WG), dev.limits.maxComputeWorkgroupsPerDimension), `ema.update ${e.key} ${shapeStr(e.param.shape)}`);
+      batch.dispatch(k, emaKernel.pack({ n, rate: 1 - decay }), [e.param.buffer!, e.shadow.buffer!], grid1d(Math.ceil(n / WG), dev.limits.maxComputeWorkgroupsPerDimension), `ema.update ${e.key} ${shapeStr(e.param.shape)}`);
     }
     batch.submit();
     this.#updates++;

@@ -10,6 +10,9 @@ export interface CompiledKernel {
   readonly pipeline: GPUComputePipeline;
   readonly layout: GPUBindGroupLayout;
   readonly label: string;
+  /** Read-only storage bindings, then read_write ones (after the uniform). */
+  readonly inputs: number;
+  readonly outputs: number;
 }
 
 export class PipelineCache {
@@ -68,7 +71,7 @@ export class PipelineCache {
     }
     this.compiles++;
     if (debugLevel() >= 1) console.info(`[latent] compiled ${label} in ${(performance.now() - t0).toFixed(1)} ms`);
-    const k = { pipeline, layout, label };
+    const k = { pipeline, layout, label, inputs, outputs };
     this.#ready.set(code, k);
     return k;
   }

@@ -23,11 +23,17 @@ export class BufferPool {
     private readonly maxPerBucket = 16,
   ) {}
 
+  /** While tracing, released buffers are never destroyed (the recording refers to them). */
+  noEvict = false;
+  /** Observer used by compiled-step tracing. */
+  onAcquire?: (buf: GPUBuffer, bytes: number) => void;
+
   static readonly usage = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
 
   acquire(bytes: number, label: string): GPUBuffer {
     const size = bucketSize(bytes);
     const buf = this.#free.get(size)?.pop() ?? this.device.createBuffer({ size, label, usage: BufferPool.usage });
+    this.onAcquire?.(buf, bytes);
     buf.label = label;
     this.#live.add(buf);
     this.#bytesLive += size;
@@ -39,7 +45,7 @@ export class BufferPool {
     if (!this.#live.delete(buf)) throw new Error(`BufferPool: buffer '${buf.label}' released twice (latent bug)`);
     this.#bytesLive -= buf.size;
     const bucket = this.#free.get(buf.size) ?? [];
-    if (bucket.length >= this.maxPerBucket) return buf.destroy();
+    if (bucket.length >= this.maxPerBucket && !this.noEvict) return buf.destroy();
     bucket.push(buf);
     this.#free.set(buf.size, bucket);
   }
@@ -60,6 +66,20 @@ export class BufferPool {
   /** Labels of the buffers still live (for leak reports). */
   liveLabels(): string[] {
     return [...this.#live].map((b) => b.label);
+  }
+
+  /**
+   * Takes `buf` out of the free lists for good (a compiled step owns it now); returns whether it
+   * was free. Claimed buffers count as live until `unclaim`.
+   */
+  claim(buf: GPUBuffer): boolean {
+    const bucket = this.#free.get(buf.size);
+    const i = bucket?.indexOf(buf) ?? -1;
+    if (i < 0) return false;
+    bucket!.splice(i, 1);
+    this.#live.add(buf);
+    this.#bytesLive += buf.size;
+    return true;
   }
 
   /** Frees the cached (not live) buffers. */

@@ -16,7 +16,7 @@ import type { Device } from "./device.js";
 import { CommandBatch, grid1d } from "./dispatch.js";
 import { DisposedError } from "./errors.js";
 import { FusedBuilder, linear, type Param } from "./codegen.js";
-import { isKernelRoot, type KernelPlan } from "./ops/op.js";
+import { isKernelRoot, type KernelPlan, type KernelStep } from "./ops/op.js";
 import { numel, stridesOf } from "./shape.js";
 import { Tensor } from "./tensor.js";
 import { debugLevel } from "./debug.js";
@@ -28,7 +28,7 @@ interface Plan {
   root: Tensor;
   kernel: KernelSource<Params>;
   inputs: Tensor[];
-  params: Record<string, number>;
+  params: Record<string, number | (() => number)>;
   workgroups: [number, number, number];
   label: string;
 }
@@ -205,7 +205,7 @@ async function realizeNow(dev: Device, targets: Tensor[]): Promise<void> {
         const c = compiled[k++]!;
         if (numel(p.root.shape) === 0) continue;
         const bufs = s.bindings.map((b) => (b === "out" ? out : b instanceof Tensor ? bufferOf(b) : temps[b.temp]!));
-        batch.dispatch(c, s.kernel.pack(s.params), bufs, s.workgroups, s.label);
+        batch.dispatch(c, packParams(s), bufs, s.workgroups, s.label);
       }
     }
   } catch (e) {
@@ -219,10 +219,17 @@ async function realizeNow(dev: Device, targets: Tensor[]): Promise<void> {
   for (const [t, b] of made) t.setBuffer(b);
 }
 
+/** Packs a step's uniforms; dynamic values (compiled-step replays) stay a closure. */
+function packParams(s: KernelStep): ArrayBuffer | (() => ArrayBuffer) {
+  const entries = Object.entries(s.params);
+  const resolve = () => Object.fromEntries(entries.map(([k, v]) => [k, typeof v === "function" ? v() : v]));
+  return entries.some(([, v]) => typeof v === "function") ? () => s.kernel.pack(resolve()) : s.kernel.pack(resolve());
+}
+
 function paramsRecord(ps: readonly Param[]): Record<string, Scalar> {
   return Object.fromEntries(ps.map((p) => [p.name, p.type]));
 }
-function paramValues(ps: readonly Param[]): Record<string, number> {
+function paramValues(ps: readonly Param[]): Record<string, number | (() => number)> {
   return Object.fromEntries(ps.map((p) => [p.name, p.value]));
 }
 

@@ -73,7 +73,8 @@ export const sgdMomentumKernel = defineKernel({
  *   g = ∇ + l2·p                       Adam's L2 penalty (l2 = λ for Adam, 0 for AdamW)
  *   p ← decay·p                        AdamW's decoupled decay (decay = 1 − lr·λ, 1 for Adam)
  *   m ← β₁·m + (1 − β₁)·g
- *   v ← β₂·v + (1 − β₂)·g²
+ *   v ← β₂·v + (1 − β₂)·g²         (1 − β) arrives as a uniform computed in float64: from
+ *                                    the f32-rounded β₂ = 0.999 it would be off by 1.3e-5)
  *   p ← p − (lr / bc1) · m / (√v / bc2Sqrt + ε)
  *
  * with bc1 = 1 − β₁ᵗ and bc2Sqrt = √(1 − β₂ᵗ) for the parameter's step t (computed in JS).
@@ -87,6 +88,8 @@ export const adamKernel = defineKernel({
     lr: "f32",
     beta1: "f32",
     beta2: "f32",
+    oneMinusBeta1: "f32",
+    oneMinusBeta2: "f32",
     eps: "f32",
     bc1: "f32",
     bc2Sqrt: "f32",
@@ -101,8 +104,8 @@ export const adamKernel = defineKernel({
   let p0 = param[i];
   let g = grad[i] + params.l2 * p0;
   let fresh = params.first != 0u;
-  let m1 = params.beta1 * select(m[i], 0.0, fresh) + (1.0 - params.beta1) * g;
-  let v1 = params.beta2 * select(v[i], 0.0, fresh) + (1.0 - params.beta2) * g * g;
+  let m1 = params.beta1 * select(m[i], 0.0, fresh) + params.oneMinusBeta1 * g;
+  let v1 = params.beta2 * select(v[i], 0.0, fresh) + params.oneMinusBeta2 * g * g;
   m[i] = m1;
   v[i] = v1;
   let denom = sqrt(v1) / params.bc2Sqrt + params.eps;
@@ -112,17 +115,17 @@ export const adamKernel = defineKernel({
 /**
  * Exponential moving average of a parameter (Polyak averaging with exponential weights):
  *
- *   s ← s + (1 − decay)·(p − s)   ≡   decay·s + (1 − decay)·p
+ *   s ← s + rate·(p − s)   ≡   decay·s + (1 − decay)·p,   rate = 1 − decay (from JS in float64)
  *
  * The lerp form is exact when p = s and keeps s inside [min(s, p), max(s, p)] up to rounding.
  */
 export const emaKernel = defineKernel({
   name: "optim.ema",
-  params: { n: "u32", decay: "f32" },
+  params: { n: "u32", rate: "f32" },
   inputs: { param: "f32" },
   outputs: { shadow: "f32" },
   workgroupSize: OPTIM_WG,
   body: wgsl`${index}
   let s = shadow[i];
-  shadow[i] = s + (1.0 - params.decay) * (param[i] - s);`,
+  shadow[i] = s + params.rate * (param[i] - s);`,
 });

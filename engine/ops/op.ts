@@ -88,7 +88,8 @@ export type Binding = Tensor | { readonly temp: number } | "out";
 export interface KernelStep {
   readonly kernel: KernelSource<Params>;
   readonly bindings: readonly Binding[];
-  readonly params: Record<string, number>;
+  /** Uniform values; a function is re-evaluated at each replay of a compiled step. */
+  readonly params: Record<string, number | (() => number)>;
   readonly workgroups: readonly [number, number, number];
   readonly label: string;
 }

@@ -6,6 +6,7 @@ import { ShapeError } from "../errors.js";
 import { Rng, seedToKey } from "../random.js";
 import { currentDevice } from "../device.js";
 import { Tensor } from "../tensor.js";
+import { activeTrace, type RngSlot } from "../trace.js";
 import { add, cmplt, eq, mul } from "./binary.js";
 import { castF32, castI32, floor } from "./unary.js";
 import { full, IOTA, makeNode, RAND, type CreateOptions } from "./node.js";
@@ -58,7 +59,16 @@ function draw(shape: readonly number[], dist: "uniform" | "normal", opts: Random
   if (opts.rng) ({ key, stream } = opts.rng.next());
   else if (opts.seed !== undefined) ((key = seedToKey(opts.seed)), (stream = 0));
   else ({ key, stream } = defaultRng.rng.next());
-  const t = makeNode(RAND, [], [...shape], "f32", { key: [key[0], key[1]], stream, dist }, opts.device);
+  const attrs: Record<string, unknown> = { key: [key[0], key[1]], stream, dist };
+  const tr = activeTrace();
+  if (tr && opts.seed === undefined) {
+    // inside a compiled step: replays must draw fresh streams, in this same order
+    const gen = opts.rng ?? defaultRng.rng;
+    const slot: RngSlot = { key: [key[0], key[1]], stream, next: () => gen.next() };
+    tr.rng.push(slot);
+    attrs.slot = slot;
+  }
+  const t = makeNode(RAND, [], [...shape], "f32", attrs, opts.device);
   if (opts.requiresGrad) t.requiresGrad = true;
   return t;
 }
