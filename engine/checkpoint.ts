@@ -16,6 +16,7 @@ import { realize } from "./realize.js";
 import { decodeSafetensors, encodeSafetensors, type SafeDType, type SafeTensor, type SafeTensorInput } from "./safetensors.js";
 import { sameShape, shapeStr } from "./shape.js";
 import type { DType, Tensor } from "./tensor.js";
+import { refuseReadback } from "./trace.js";
 
 const TO_SAFE: Record<DType, SafeDType> = { f32: "F32", i32: "I32", u32: "U32" };
 const FROM_SAFE: Partial<Record<SafeDType, DType>> = { F32: "f32", I32: "i32", U32: "u32" };
@@ -37,6 +38,7 @@ export interface LoadOptions {
  * mapped once, so a model of many small tensors costs one stall instead of one per tensor.
  */
 async function readAll(tensors: readonly Tensor[]): Promise<Uint8Array[]> {
+  refuseReadback("saveSafetensors");
   if (!tensors.length) return [];
   await realize(...tensors);
   const dev = tensors[0]!.device;

@@ -32,6 +32,7 @@ import type { CompiledKernel } from "./pipelines.js";
 import { realize } from "./realize.js";
 import { sameShape, shapeStr } from "./shape.js";
 import { noGrad, Tensor } from "./tensor.js";
+import { onReplay } from "./trace.js";
 import { add, div, minimum, mul } from "./ops/binary.js";
 import { BUFFER, full } from "./ops/node.js";
 import { sum } from "./ops/reduce.js";
@@ -195,25 +196,39 @@ export abstract class Optimizer implements HasLr {
     await realize(...live.map((e) => e.param.grad!), ...live.map((e) => e.param), ...(opts.realize ?? []));
     const work = live.filter((e) => e.param.size > 0);
     if (!work.length) {
-      for (const e of live) e.step++;
-      this.#steps++;
+      const advance = () => {
+        for (const e of live) e.step++;
+        this.#steps++;
+      };
+      advance();
+      onReplay(advance);
       return;
     }
     const dev = work[0]!.param.device;
-    const plans = work.map((e) => this.plan(e, e.step + 1));
-    const compiled = await compileAll(dev, plans.map((p) => p.kernel));
+    // the kernel depends only on the configuration, never on the step
+    const compiled = await compileAll(dev, work.map((e) => this.plan(e, e.step + 1).kernel));
     this.#alive();
+    // Counters are committed before encoding and the uniforms are closures over `ts`, so a compiled
+    // step (engine/compile.ts) that replays this work re-packs them with the current lr and with the
+    // step numbers its onReplay hook assigns. Hooks run in trace order, so an optimizer stepped
+    // several times in one compiled function (WGAN's critic steps) gets t, t+1, … right.
+    const ts = work.map((e) => e.step + 1);
+    const advance = () => {
+      for (const e of live) e.step++;
+      work.forEach((e, i) => (ts[i] = e.step));
+      this.#steps++;
+    };
+    advance();
+    onReplay(advance);
     const batch = new CommandBatch(dev, `${this.kind}.step`);
     work.forEach((e, i) => {
       e.state ??= this.#slots.map((s) => ownedBuffer(e.param, `${this.kind}.${e.key}.${s}`));
-      const { kernel, uniforms } = plans[i]!;
       const buffers = [e.param.grad!.buffer!, e.param.buffer!, ...e.state.map((s) => s.buffer!)];
       const label = `${this.kind}.step ${e.param.name ?? e.key} ${shapeStr(e.param.shape)}`;
-      batch.dispatch(compiled.get(kernel)!, uniforms, buffers, grid1d(Math.ceil(e.param.size / WG), dev.limits.maxComputeWorkgroupsPerDimension), label);
+      const kernel = compiled.get(this.plan(e, ts[i]!).kernel)!;
+      batch.dispatch(kernel, () => this.plan(e, ts[i]!).uniforms, buffers, grid1d(Math.ceil(e.param.size / WG), dev.limits.maxComputeWorkgroupsPerDimension), label);
     });
     batch.submit();
-    for (const e of live) e.step++;
-    this.#steps++;
   }
 
   /** Drops every parameter's gradient (`p.grad = null`), disposing the gradient tensors. */
@@ -509,17 +524,25 @@ export interface EMAOptions {
  * // to sample with the averaged weights:  await ema.copyTo(evalModel.parameters());
  */
 export class EMA {
-  decay: number;
   readonly warmup: boolean;
   readonly #entries: { key: string; param: Tensor; shadow: Tensor | null }[];
+  #decay = 0.999;
   #updates = 0;
   #disposed = false;
 
   constructor(params: ParamsArg, { decay = 0.999, warmup = false }: EMAOptions = {}) {
-    checkRange("EMA", "decay", decay, 0, 1);
     this.decay = decay;
     this.warmup = warmup;
     this.#entries = namedParams("EMA", params).map(([key, param]) => ({ key, param, shadow: null }));
+  }
+
+  /** Weight of the old average (settable between updates). */
+  get decay(): number {
+    return this.#decay;
+  }
+  set decay(v: number) {
+    checkRange("EMA", "decay", v, 0, 1);
+    this.#decay = v;
   }
 
   /** Number of update() calls so far. */
@@ -529,8 +552,13 @@ export class EMA {
 
   /** The decay the next update() will use. */
   get currentDecay(): number {
-    const k = this.#updates; // k-th averaging update (the 0th is the copy)
-    return this.warmup ? Math.min(this.decay, (1 + k) / (10 + k)) : this.decay;
+    return this.#decayAt(this.#updates + 1);
+  }
+
+  /** Decay of the u-th update (1-based); update 1 is the copy, so averaging update k = u − 1. */
+  #decayAt(u: number): number {
+    const k = u - 1;
+    return this.warmup ? Math.min(this.#decay, (1 + k) / (10 + k)) : this.#decay;
   }
 
   /** The averaged values by parameter name (owned by the EMA: do not dispose; empty before the first update). */
@@ -538,32 +566,30 @@ export class EMA {
     return Object.fromEntries(this.#entries.filter((e) => e.shadow).map((e) => [e.key, e.shadow!]));
   }
 
-  /** Folds the parameters' current values into the average. */
+  /** Folds the parameters' current values into the average (the first call copies them). */
   async update(): Promise<void> {
     this.#alive();
-    checkRange("EMA", "decay", this.decay, 0, 1);
-    const work = this.#entries.filter((e) => e.param.size > 0);
     await realize(...this.#entries.map((e) => e.param));
-    if (!work.length) {
-      this.#updates++;
-      return;
-    }
-    const dev = work[0]!.param.device;
-    const k = (await compileAll(dev, [emaKernel as KernelSource<Params>])).get(emaKernel as KernelSource<Params>)!;
+    const work = this.#entries.filter((e) => e.param.size > 0);
+    const kernel = emaKernel as KernelSource<Params>;
+    const compiled = work.length ? (await compileAll(work[0]!.param.device, [kernel])).get(kernel)! : null;
     this.#alive();
-    const decay = this.currentDecay;
+    // as in Optimizer.step: count first, pack in closures, and let compiled-step replays recount
+    const cur = { u: 0 };
+    const advance = () => (cur.u = ++this.#updates);
+    advance();
+    onReplay(advance);
+    if (!compiled) return;
+    const dev = work[0]!.param.device;
     const batch = new CommandBatch(dev, "ema.update");
     for (const e of work) {
-      if (!e.shadow) {
-        e.shadow = ownedBuffer(e.param, `ema.${e.key}`);
-        batch.copy(e.param.buffer!, e.shadow.buffer!, e.param.size * 4);
-        continue;
-      }
+      // the copy is the kernel's `first` branch (not a buffer copy), so a replay of a traced first update averages
+      e.shadow ??= ownedBuffer(e.param, `ema.${e.key}`);
       const n = e.param.size;
-      batch.dispatch(k, emaKernel.pack({ n, rate: 1 - decay }), [e.param.buffer!, e.shadow.buffer!], grid1d(Math.ceil(n / WG), dev.limits.maxComputeWorkgroupsPerDimension), `ema.update ${e.key} ${shapeStr(e.param.shape)}`);
+      const uniforms = () => emaKernel.pack({ n, rate: 1 - this.#decayAt(cur.u), first: cur.u === 1 ? 1 : 0 });
+      batch.dispatch(compiled, uniforms, [e.param.buffer!, e.shadow.buffer!], grid1d(Math.ceil(n / WG), dev.limits.maxComputeWorkgroupsPerDimension), `ema.update ${e.key} ${shapeStr(e.param.shape)}`);
     }
     batch.submit();
-    this.#updates++;
   }
 
   /**

@@ -30,8 +30,8 @@
  *
  * Edges: rows past M (columns past N) are clamped to the last valid row (column) when loading, so
  * the hot loop has no branches; those results are simply never written. Only k needs care,
- * because an out-of-range k would add a wrong product: regblock runs a scalar tail loop for the
- * last K mod 4 steps, tiled zero-fills the slab past K.
+ * because an out-of-range k would add a wrong product: regblock zeroes the loads past K in its
+ * last 4-step chunk, tiled zero-fills the slab past K.
  *
  * Grid: x over column tiles, y over row tiles, z over the batch. Edge case: WebGPU caps each grid
  * dimension at 65535 workgroups, so batch ≤ 65535 and ⌈M/BM⌉ ≤ 65535 per dispatch; the engine
@@ -239,9 +239,15 @@ interface Operand {
 }
 
 /**
- * Regblock loads of `count` outer indices starting at `o0` for `kc` consecutive k (kc = 4 or 1).
- * `setup` runs once per invocation (clamped row bases); `load(k)` emits the loads of one chunk and
+ * Regblock loads of `count` outer indices starting at `o0`, 4 k steps at a time. `setup` runs once
+ * per invocation (clamped row bases); `load(k, masked)` emits the loads of the chunk k..k+3 and
  * `val(t, kk)` names the f32 value of outer index t at k + kk.
+ *
+ * The last chunk may run past K. Rather than a scalar tail loop (which doubles the unrolled code,
+ * and llvmpipe's compile time with it), `masked` loads clamp k to K - 1 and zero what lies past K,
+ * so the extra terms are exact zeros: 0·0, never 0·(a clamped Inf). It costs a min and a select
+ * per loaded value, small next to the gathers. A k-contiguous vec4 operand implies K % 4 == 0 and
+ * never needs it.
  */
 function regblockOperand(x: Operand, o0: string, count: number, base: string) {
   const n = x.name;
@@ -258,19 +264,21 @@ function regblockOperand(x: Operand, o0: string, count: number, base: string) {
   } else {
     for (const t of seq(count)) setup.push(`let ${n}c${t} = ${base} + min(${o0} + ${U(t)}, ${x.O} - 1u);`);
   }
-  const load = (k: string, kc: number): string[] => {
+  const load = (k: string, masked: boolean): string[] => {
     const out: string[] = [];
+    const kAt = (kk: number) => (masked ? `kc${kk}` : `(${k} + ${U(kk)})`);
+    const mask = (kk: number, v: string, zero: string) => (masked ? `select(${zero}, ${v}, kin${kk})` : v);
     if (x.kContig && x.vec4) {
-      // kc is 4 here: K % 4 == 0 for a k-contiguous vec4 operand, so no tail exists.
+      if (masked) throw new Error("matmul: masked k-contiguous vec4 load (latent bug)");
       for (const t of seq(count)) out.push(`let ${n}q${t} = ${n}[${n}r${t} + ${k} / 4u];`);
     } else if (x.kContig) {
-      for (const t of seq(count)) for (const kk of seq(kc)) out.push(`let ${n}v${t}_${kk} = ${n}[${n}r${t} + ${k} + ${U(kk)}];`);
+      for (const t of seq(count)) for (const kk of seq(4)) out.push(`let ${n}v${t}_${kk} = ${mask(kk, `${n}[${n}r${t} + ${kAt(kk)}]`, "0.0")};`);
     } else {
       const stride = x.vec4 ? `(${x.O} / 4u)` : x.O;
-      for (const kk of seq(kc)) {
-        const row = `(${k} + ${U(kk)}) * ${stride}`;
-        if (x.vec4) for (const g of seq(count / 4)) out.push(`let ${n}q${kk}_${g} = ${n}[${n}c${g} + ${row}];`);
-        else for (const t of seq(count)) out.push(`let ${n}v${t}_${kk} = ${n}[${n}c${t} + ${row}];`);
+      for (const kk of seq(4)) {
+        const row = `${kAt(kk)} * ${stride}`;
+        if (x.vec4) for (const g of seq(count / 4)) out.push(`let ${n}q${kk}_${g} = ${mask(kk, `${n}[${n}c${g} + ${row}]`, "vec4<f32>(0.0)")};`);
+        else for (const t of seq(count)) out.push(`let ${n}v${t}_${kk} = ${mask(kk, `${n}[${n}c${t} + ${row}]`, "0.0")};`);
       }
     }
     return out;
@@ -296,7 +304,8 @@ function regblockOperand(x: Operand, o0: string, count: number, base: string) {
  * A values, so instead of each lane gathering all of them, the chunk's `units` loads (vec4s or
  * scalars) are dealt round-robin to the lanes (unit v is loaded by lane v mod sg as its load
  * number ⌊v/sg⌋) and handed to everyone with subgroupBroadcast, a register shuffle. Measured on
- * lavapipe: 2–2.5× the GFLOP/s of the unshared regblock.
+ * lavapipe: 2–2.5× the GFLOP/s of the unshared regblock. Masking works as in regblockOperand,
+ * per unit (a unit's k offset depends on the lane that loads it).
  */
 function subgroupOperand(x: Operand, o0: string, count: number, base: string, sg: number) {
   const n = x.name;
@@ -305,18 +314,40 @@ function subgroupOperand(x: Operand, o0: string, count: number, base: string, sg
   const setup = [`let ${n}Lane = subgroupExclusiveAdd(1u);`];
   for (const s of seq(units / sg)) {
     const v = `(${n}Lane + ${U(s * sg)})`;
+    // offset: the unit's address without its k term; kOff: its k offset within the chunk
     let offset: string;
-    if (x.kContig && x.vec4) offset = `${base} / 4u + min(${o0} + ${v}, ${x.O} - 1u) * (params.K / 4u)`; // unit v: row v, k..k+3
-    else if (x.vec4) offset = `(${base} + (${v} / ${U(groups)}) * ${x.O} + min(${o0} + (${v} % ${U(groups)}) * 4u, ${x.O} - 4u)) / 4u`; // unit v: k + v / groups, rows 4(v mod groups)..+3
-    else if (x.kContig) offset = `${base} + min(${o0} + ${v} / 4u, ${x.O} - 1u) * params.K + ${v} % 4u`; // unit v: row v / 4, k + v mod 4
-    else offset = `${base} + (${v} / ${U(count)}) * ${x.O} + min(${o0} + ${v} % ${U(count)}, ${x.O} - 1u)`; // unit v: k + v / count, row v mod count
+    let kOff = "0u";
+    if (x.kContig && x.vec4) {
+      offset = `${base} / 4u + min(${o0} + ${v}, ${x.O} - 1u) * (params.K / 4u)`; // unit v: row v, k..k+3
+    } else if (x.vec4) {
+      offset = `(${base} + min(${o0} + (${v} % ${U(groups)}) * 4u, ${x.O} - 4u)) / 4u`; // unit v: rows 4(v mod groups)..+3 at k + v / groups
+      kOff = `${v} / ${U(groups)}`;
+    } else if (x.kContig) {
+      offset = `${base} + min(${o0} + ${v} / 4u, ${x.O} - 1u) * params.K`; // unit v: row v / 4 at k + v mod 4
+      kOff = `${v} % 4u`;
+    } else {
+      offset = `${base} + min(${o0} + ${v} % ${U(count)}, ${x.O} - 1u)`; // unit v: row v mod count at k + v / count
+      kOff = `${v} / ${U(count)}`;
+    }
     setup.push(`let ${n}s${s} = ${offset};`);
+    if (!(x.kContig && x.vec4)) setup.push(`let ${n}k${s} = ${kOff};`);
   }
-  const kStep = (k: string) => (x.kContig ? (x.vec4 ? `${k} / 4u` : k) : x.vec4 ? `${k} * (${x.O} / 4u)` : `${k} * ${x.O}`);
-  const load = (k: string): string[] => [
-    ...seq(units / sg).map((s) => `let ${n}l${s} = ${n}[${n}s${s} + ${kStep(k)}];`),
-    ...seq(units).map((v) => `let ${n}u${v} = subgroupBroadcast(${n}l${Math.floor(v / sg)}, ${U(v % sg)});`),
-  ];
+  const load = (k: string, masked: boolean): string[] => {
+    const out: string[] = [];
+    for (const s of seq(units / sg)) {
+      if (x.kContig && x.vec4) {
+        if (masked) throw new Error("matmul: masked k-contiguous vec4 load (latent bug)");
+        out.push(`let ${n}l${s} = ${n}[${n}s${s} + ${k} / 4u];`);
+        continue;
+      }
+      const kIdx = masked ? `min(${k} + ${n}k${s}, params.K - 1u)` : `(${k} + ${n}k${s})`;
+      const addr = x.kContig ? `${n}s${s} + ${kIdx}` : `${n}s${s} + ${kIdx} * ${x.vec4 ? `(${x.O} / 4u)` : x.O}`;
+      const zero = x.vec4 ? "vec4<f32>(0.0)" : "0.0";
+      out.push(`let ${n}l${s} = ${masked ? `select(${zero}, ${n}[${addr}], ${k} + ${n}k${s} < params.K)` : `${n}[${addr}]`};`);
+    }
+    for (const v of seq(units)) out.push(`let ${n}u${v} = subgroupBroadcast(${n}l${Math.floor(v / sg)}, ${U(v % sg)});`);
+    return out;
+  };
   const val = (t: number, kk: number): string => {
     if (x.kContig && x.vec4) return `${n}u${t}[${kk}]`;
     if (x.vec4) return `${n}u${kk * groups + Math.floor(t / 4)}[${t % 4}]`;
@@ -364,37 +395,33 @@ function accDecls(tm: number, tn: number): string[] {
 
 function regblockBody(o: MatmulOptions, A: Operand, B: Operand): string[] {
   const t = o.tiling;
+  if (t.kind !== "regblock") throw new Error("regblockBody: not a regblock tiling (latent bug)");
+  const sg = t.subgroup;
+  // With wgY = 1 the rows are the workgroup's, the same for every invocation (subgroup sharing relies on it).
   const m0 = t.wgY === 1 ? `(wid.y * ${U(t.tm)})` : `((wid.y * ${U(t.wgY)} + lid.y) * ${U(t.tm)})`;
   const n0 = `((wid.x * ${U(t.wgX)} + lid.x) * ${U(t.tn)})`;
-  const sg = t.kind === "regblock" ? t.subgroup : undefined;
-  const a = regblockOperand(A, "m0", t.tm, "aBase");
+  const a = sg ? subgroupOperand(A, "m0", t.tm, "aBase", sg) : regblockOperand(A, "m0", t.tm, "aBase");
   const b = regblockOperand(B, "n0", t.tn, "bBase");
-  const shared = sg ? subgroupOperand(A, "m0", t.tm, "aBase", sg) : undefined;
-  // A k-contiguous vec4 operand implies K % 4 == 0, so the scalar tail can be left out.
-  const needsTail = !(A.vec4 && (A.kContig || B.kContig));
-  const main = shared ?? a;
+  // A k-contiguous vec4 operand means K % 4 == 0: every chunk is whole and needs no mask.
+  const masked = !(A.vec4 && (A.kContig || B.kContig));
   return [
     ...preamble,
     `let m0 = ${m0};`,
     `let n0 = ${n0};`,
     // The kernel was built for subgroups of exactly sg lanes; on any other size the sharing
     // would read the wrong rows, so the result is poisoned with NaN instead of silently wrong.
-    ...(sg ? [`let sgOk = subgroupAdd(1u) == ${U(sg)};`, ...shared!.setup] : []),
-    // No early return for invocations past the edge: they load clamped rows and store nothing.
-    // Keeping control flow uniform lets lavapipe turn loads whose address is uniform across
-    // the workgroup (A's rows when wgY = 1) into one scalar load instead of a per-lane gather.
-    ...(!shared || needsTail ? a.setup : []),
+    ...(sg ? [`let sgOk = subgroupAdd(1u) == ${U(sg)};`] : []),
+    // No early return for invocations past the edge: they load clamped rows and store nothing,
+    // and subgroupBroadcast needs every lane of the subgroup active.
+    ...a.setup,
     ...b.setup,
     ...accDecls(t.tm, t.tn),
-    `let K4 = params.K & ~3u;`,
-    `for (var k = 0u; k < K4; k += 4u) {`,
-    ...main.load("k", 4),
-    ...b.load("k", 4),
-    ...accumulate(t.tm, t.tn, 4, main.val, b.vec),
+    `for (var k = 0u; k < params.K; k += 4u) {`,
+    ...(masked ? seq(4).flatMap((kk) => [`let kc${kk} = min(k + ${U(kk)}, params.K - 1u);`, `let kin${kk} = k + ${U(kk)} < params.K;`]) : []),
+    ...a.load("k", masked),
+    ...b.load("k", masked),
+    ...accumulate(t.tm, t.tn, 4, a.val, b.vec),
     `}`,
-    ...(needsTail
-      ? [`for (var k = K4; k < params.K; k++) {`, ...a.load("k", 1), ...b.load("k", 1), ...accumulate(t.tm, t.tn, 1, a.val, b.vec), `}`]
-      : []),
     ...store(t.tm, t.tn, "m0", "n0", o.epilogue, sg ? "sgOk" : undefined),
   ];
 }

@@ -117,15 +117,18 @@ export const adamKernel = defineKernel({
  *
  *   s ← s + rate·(p − s)   ≡   decay·s + (1 − decay)·p,   rate = 1 − decay (from JS in float64)
  *
- * The lerp form is exact when p = s and keeps s inside [min(s, p), max(s, p)] up to rounding.
+ * and s ← p when `first` is set. The lerp form is exact when p = s and keeps s inside
+ * [min(s, p), max(s, p)] up to rounding. Edge case: on the first update s holds whatever the
+ * pool buffer held (NaN included), which `select` discards rather than multiplies by zero.
  */
 export const emaKernel = defineKernel({
   name: "optim.ema",
-  params: { n: "u32", rate: "f32" },
+  params: { n: "u32", rate: "f32", first: "u32" },
   inputs: { param: "f32" },
   outputs: { shadow: "f32" },
   workgroupSize: OPTIM_WG,
   body: wgsl`${index}
   let s = shadow[i];
-  shadow[i] = s + params.rate * (param[i] - s);`,
+  let p = param[i];
+  shadow[i] = select(s + params.rate * (p - s), p, params.first != 0u);`,
 });

@@ -94,3 +94,26 @@ describe("compile", () => {
     });
   });
 });
+
+describe("GpuAccumulator", () => {
+  test("accumulates losses on the GPU eagerly and inside compiled steps", async () => {
+    const { GpuAccumulator } = await import("../../engine/index.js");
+    await withDevice(async () => {
+      await scope(async () => {
+        const acc = new GpuAccumulator();
+        await acc.add(tensor(2));
+        await acc.add(tensor([4]));
+        expect(await acc.read()).toEqual({ mean: 3, count: 2, sum: 6 });
+        const step = compile(async (x: Tensor) => {
+          const l = x.square().mean();
+          await acc.add(l);
+          return l;
+        });
+        for (const v of [1, 2, 3]) await step(tensor([v, v]));
+        expect(await acc.read()).toEqual({ mean: (1 + 4 + 9) / 3, count: 3, sum: 14 });
+        step.dispose();
+        acc.dispose();
+      });
+    });
+  });
+});

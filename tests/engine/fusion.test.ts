@@ -147,6 +147,18 @@ describe("reduction prologues", () => {
     );
   });
 
+  test("the same with keepDims (no squeeze after the reduction) is one kernel", async () => {
+    await withDevice(() =>
+      scope(async () => {
+        const [xa, ca] = [rn([5, 7], 5), rn([5, 1], 6)];
+        const y = upload(xa).mul(upload(ca)).exp().sub(1).sum(1, { keepDims: true });
+        const k = await kernelsOf(() => y.realize());
+        expect(k.count, `kernels: ${k.labels.join(", ")}`).toBe(1);
+        expectAllclose(await y.toArray(), cpu.sum(cpu.zip(xa, ca, (a, c) => Math.exp(a * c) - 1), 1, true), { rtol: 1e-5, atol: 1e-5 }, "sum(exp(x·c) − 1)");
+      }),
+    );
+  });
+
   test("softmax of a permuted, scaled input is one kernel", async () => {
     await withDevice(() =>
       scope(async () => {
@@ -207,11 +219,12 @@ describe("storage-buffer limit", () => {
     await withDevice(() =>
       scope(async () => {
         const ts = Array.from({ length: N }, (_, i) => upload(rn([4], 300 + i), "f32", true));
-        const w = upload(rn([4], 400));
-        sum(ts.reduce((acc, t, i) => acc.add(t.mul(i + 1)), ts[0]!.mul(0)).mul(w)).backward();
+        const wa = rn([4], 400);
+        sum(ts.reduce((acc, t, i) => acc.add(t.mul(i + 1)), ts[0]!.mul(0)).mul(upload(wa))).backward();
         const grads = ts.map((t) => t.grad!);
-        await realize(...grads);
-        for (let i = 0; i < N; i++) expectAllclose(await grads[i]!.toArray(), cpu.map(w.shape.length ? rn([4], 400) : rn([4], 400), (v) => (i + 1) * v), { rtol: 1e-6, atol: 1e-6 }, `grad ${i}`);
+        const k = await kernelsOf(() => realize(...grads));
+        for (const n of k.buffers) expect(n).toBeLessThanOrEqual(dev.maxStorageBuffers);
+        for (let i = 0; i < N; i++) expectAllclose(await grads[i]!.toArray(), cpu.map(wa, (v) => (i + 1) * v), { rtol: 1e-6, atol: 1e-6 }, `grad ${i}`);
       }),
     );
   });

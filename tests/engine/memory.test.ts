@@ -156,6 +156,21 @@ describe("unrealized tensors leaving a scope", () => {
     });
   });
 
+  test("two unrealized results reading the same scope tensor: realizing one does not free it for the other", async () => {
+    await withDevice(async () => {
+      const base = liveBuffers();
+      const [p, q] = scope(() => {
+        const a = tensor([1, 2, 3]);
+        return [a.exp(), a.neg()];
+      });
+      expect(await p!.toNested()).toEqual([1, 2, 3].map((v) => Math.fround(Math.exp(v))).map((v) => expect.closeTo(v, 4)));
+      expect(await q!.toNested()).toEqual([-1, -2, -3]);
+      p!.dispose();
+      q!.dispose();
+      expect(liveBuffers()).toBe(base);
+    });
+  });
+
   test("disposing an unrealized result releases what it retained", async () => {
     await withDevice(async () => {
       const base = liveBuffers();

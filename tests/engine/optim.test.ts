@@ -10,6 +10,7 @@ import {
   Adam,
   AdamW,
   clipGradNorm,
+  compile,
   cosineSchedule,
   DisposedError,
   EMA,
@@ -258,6 +259,58 @@ describe("training", () => {
         } finally {
           opt.dispose();
           ema.dispose();
+        }
+      });
+    });
+  });
+});
+
+describe("inside compile()", () => {
+  test("Adam + schedule + clipping + EMA replayed by a compiled step equal eager training bit for bit", async () => {
+    await withDevice(async (dev) => {
+      await scope(async () => {
+        const x = fromTyped(Float32Array.from(randnArray([12, 5], 1).data), [12, 5], "f32");
+        const y = fromTyped(Float32Array.from(randnArray([12, 2], 2).data), [12, 2], "f32");
+        const w0 = f32(randnArray([10], 3).data);
+        const make = () => {
+          const ps = { w: param(w0, [5, 2]), b: param(new Float64Array(2), [2]) };
+          const opt = new Adam(ps, { lr: 0.05, weightDecay: 0.01 });
+          const sched = new LRScheduler(opt, cosineSchedule({ base: 0.05, total: 6, warmup: 2 }));
+          const ema = new EMA(ps, { decay: 0.8, warmup: true });
+          const fn = async (xx: Tensor, yy: Tensor) => {
+            const loss = mean(xx.matmul(ps.w).add(ps.b).sub(yy).square());
+            loss.backward();
+            const norm = clipGradNorm(ps, 0.5);
+            await opt.step({ realize: [loss, norm] });
+            opt.zeroGrad();
+            await ema.update();
+            return loss;
+          };
+          return { ps, opt, sched, ema, fn };
+        };
+        const eager = make(), comp = make();
+        const step = compile(comp.fn);
+        try {
+          for (let i = 0; i < 5; i++) {
+            const le = await scope(async () => (await eager.fn(x, y)).item());
+            const compiles = dev.pipelines.compiles;
+            const lc = await (await step(x, y)).item();
+            if (i > 0) expect(dev.pipelines.compiles, "replays compile nothing").toBe(compiles);
+            expect(lc, `loss ${i}`).toBe(le);
+            if (process.env.OPTIM_DEBUG) console.log(i, Array.from(await eager.ema.shadow.w!.toArray()).slice(0, 3), Array.from(await comp.ema.shadow.w!.toArray()).slice(0, 3), Array.from(await eager.ps.w.toArray()).slice(0, 3));
+            for (const k of ["w", "b"] as const) {
+              expect(Array.from(await comp.ps[k].toArray()), `${k} after step ${i}`).toEqual(Array.from(await eager.ps[k].toArray()));
+              expect(Array.from(await comp.ema.shadow[k]!.toArray()), `ema ${k} after step ${i}`).toEqual(Array.from(await eager.ema.shadow[k]!.toArray()));
+            }
+            expect(comp.opt.stateDict().meta).toEqual(eager.opt.stateDict().meta);
+            expect(comp.ema.updates).toBe(i + 1);
+            eager.sched.step();
+            comp.sched.step();
+          }
+          expect(step.stats().traces).toBe(1);
+        } finally {
+          step.dispose();
+          for (const m of [eager, comp]) (m.opt.dispose(), m.ema.dispose());
         }
       });
     });

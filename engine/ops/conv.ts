@@ -1,0 +1,385 @@
+/**
+ * Convolutions (NCHW, PyTorch semantics): conv2d, convTranspose2d, the PixelCNN masked conv and
+ * the gated PixelCNN's vertical and horizontal stacks.
+ *
+ * Three primitives, each a hand-written kernel (shaders/conv2d.ts) over one shared geometry:
+ *   conv2d          y  = conv(x, w)                      [N, Cout, Ho, Wo]
+ *   convInputGrad   dx = convᵀ(dy, w)                    [N, Cin, H, W]     (= conv_transpose2d)
+ *   convWeightGrad  dw = corr(x, dy) over N, Ho, Wo      [Cout, Cin/G, kh, kw]
+ * Each is linear in each argument, so each one's gradient is one of the other two (see the
+ * backward rules), which makes double backward (WGAN-GP's gradient penalty) free. Bias is a
+ * broadcast `add`: it fuses into whatever reads the conv output, and its gradient (a sum of dout
+ * over N, H, W) comes from autograd's unbroadcasting.
+ */
+import { conv2dForwardKernel, conv2dInputGradKernel, conv2dWeightGradKernel, convWeightGradFinishKernel, keptTaps, type ConvMask, type ConvTiling } from "../../shaders/conv2d.js";
+import type { KernelSource, Params } from "../../shaders/kernel.js";
+import type { Device } from "../device.js";
+import { grid1d } from "../dispatch.js";
+import { DTypeError, ShapeError } from "../errors.js";
+import type { Tensor } from "../tensor.js";
+import { add } from "./binary.js";
+import { makeNode } from "./node.js";
+import type { KernelDef, KernelPlan, KernelStep, PlanContext } from "./op.js";
+import { pad, reshape, slice } from "./view.js";
+
+/** A size per spatial dimension: one number for both, or [h, w]. */
+export type Pair = number | readonly [number, number];
+/**
+ * Padding: symmetric (number or [h, w]), 'same' (stride 1; output size = input size, the odd
+ * pixel of an even total goes bottom/right like PyTorch), or explicit [[top, bottom], [left, right]].
+ */
+export type Padding = Pair | "same" | readonly [readonly [number, number], readonly [number, number]];
+
+export interface Conv2dOptions {
+  stride?: Pair;
+  padding?: Padding;
+  dilation?: Pair;
+  groups?: number;
+}
+
+export interface ConvTranspose2dOptions {
+  stride?: Pair;
+  padding?: Pair;
+  /** Extra rows/columns at the bottom/right, resolving the ⌊·⌋ of the matching conv2d's output size. */
+  outputPadding?: Pair;
+  dilation?: Pair;
+  groups?: number;
+}
+
+export interface MaskedConv2dOptions {
+  /** 'A' excludes the centre tap (first layer), 'B' includes it. */
+  mask: "A" | "B";
+  /** Default 'same'. */
+  padding?: Padding;
+}
+
+/** Everything the three kernels need; stored on every conv node as `attrs.geom`. */
+export interface ConvGeometry {
+  readonly N: number;
+  readonly Cin: number;
+  readonly H: number;
+  readonly W: number;
+  readonly Cout: number;
+  readonly Ho: number;
+  readonly Wo: number;
+  readonly kh: number;
+  readonly kw: number;
+  readonly sh: number;
+  readonly sw: number;
+  /** Top and left padding (bottom/right padding only shows in Ho, Wo). */
+  readonly ph: number;
+  readonly pw: number;
+  readonly dh: number;
+  readonly dw: number;
+  readonly groups: number;
+  readonly mask: ConvMask;
+}
+
+// ── validation ──────────────────────────────────────────────────────────────────────────────────
+
+function pairOf(op: string, name: string, v: Pair, min: number): [number, number] {
+  const p: [number, number] = typeof v === "number" ? [v, v] : [v[0], v[1]];
+  if (p.some((d) => !Number.isInteger(d) || d < min)) throw new ShapeError(op, `${name} must be integers ≥ ${min}, got ${JSON.stringify(v)}`);
+  return p;
+}
+
+function checkF32(op: string, ...ts: (Tensor | undefined)[]): void {
+  for (const t of ts) if (t && t.dtype !== "f32") throw new DTypeError(op, "f32", t.dtype);
+}
+
+function check4d(op: string, x: Tensor, w: Tensor): void {
+  if (x.rank !== 4 || w.rank !== 4) throw new ShapeError(op, "input and weight must be 4-D (NCHW and [Cout, Cin/groups, kh, kw])", x.shape, w.shape);
+}
+
+function checkBias(op: string, bias: Tensor | undefined, channels: number): void {
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== channels)) throw new ShapeError(op, `bias must have shape [${channels}]`, bias.shape);
+}
+
+/** Resolves padding to [top, bottom, left, right]. */
+function resolvePadding(op: string, p: Padding, k: [number, number], d: [number, number], s: [number, number]): [number, number, number, number] {
+  if (p === "same") {
+    if (s[0] !== 1 || s[1] !== 1) throw new ShapeError(op, "padding 'same' needs stride 1", [s[0], s[1]]);
+    const th = d[0] * (k[0] - 1), tw = d[1] * (k[1] - 1);
+    return [th >> 1, th - (th >> 1), tw >> 1, tw - (tw >> 1)];
+  }
+  if (Array.isArray(p) && Array.isArray(p[0])) {
+    const [[t, b], [l, r]] = p as readonly [readonly [number, number], readonly [number, number]];
+    if ([t, b, l, r].some((v) => !Number.isInteger(v) || v < 0)) throw new ShapeError(op, `padding must be non-negative integers, got ${JSON.stringify(p)}`);
+    return [t, b, l, r];
+  }
+  const [ph, pw] = pairOf(op, "padding", p as Pair, 0);
+  return [ph, ph, pw, pw];
+}
+
+/** Validates a conv2d call and returns its geometry. */
+function convGeometry(op: string, x: Tensor, w: Tensor, opts: Conv2dOptions, mask: ConvMask): ConvGeometry {
+  check4d(op, x, w);
+  const [N, Cin, H, W] = x.shape as [number, number, number, number];
+  const [Cout, CinG, kh, kw] = w.shape as [number, number, number, number];
+  const groups = opts.groups ?? 1;
+  if (!Number.isInteger(groups) || groups < 1) throw new ShapeError(op, `groups must be a positive integer, got ${groups}`);
+  if (Cin % groups !== 0) throw new ShapeError(op, `groups=${groups} does not divide the ${Cin} input channels`, x.shape, w.shape);
+  if (Cout % groups !== 0) throw new ShapeError(op, `groups=${groups} does not divide the ${Cout} output channels`, x.shape, w.shape);
+  if (CinG !== Cin / groups) throw new ShapeError(op, `weight expects ${CinG * groups} input channels (groups=${groups}), input has ${Cin}`, x.shape, w.shape);
+  if (kh < 1 || kw < 1) throw new ShapeError(op, "empty kernel", w.shape);
+  const s = pairOf(op, "stride", opts.stride ?? 1, 1);
+  const d = pairOf(op, "dilation", opts.dilation ?? 1, 1);
+  const [pt, pb, pl, pr] = resolvePadding(op, opts.padding ?? 0, [kh, kw], d, s);
+  const effH = d[0] * (kh - 1) + 1, effW = d[1] * (kw - 1) + 1;
+  if (H + pt + pb < effH || W + pl + pr < effW) {
+    throw new ShapeError(op, `kernel ${effH}×${effW} (dilated) is larger than the padded input ${H + pt + pb}×${W + pl + pr}`, x.shape, w.shape);
+  }
+  const Ho = Math.floor((H + pt + pb - effH) / s[0]) + 1;
+  const Wo = Math.floor((W + pl + pr - effW) / s[1]) + 1;
+  return { N, Cin, H, W, Cout, Ho, Wo, kh, kw, sh: s[0], sw: s[1], ph: pt, pw: pl, dh: d[0], dw: d[1], groups, mask };
+}
+
+// ── tiling ──────────────────────────────────────────────────────────────────────────────────────
+
+type ConvKind = "fwd" | "dgrad" | "wgrad";
+
+/**
+ * Register blocks per kernel and driver, from bench/conv-kernels.ts. `tm` shrinks for layers with
+ * few channels per group (depthwise: 1) so a workgroup does not compute rows it would discard.
+ */
+function pickTiling(dev: Device, kind: ConvKind, rows: number): ConvTiling {
+  const swift = dev.info.driver === "swiftshader" || (dev.info.driver === "browser" && /swiftshader/i.test(dev.info.description));
+  const base: ConvTiling = swift ? { tm: 8, tn: 2, wg: 64 } : kind === "wgrad" ? { tm: 16, tn: 1, wg: 64 } : { tm: 16, tn: 2, wg: 64 };
+  let tm = base.tm;
+  while (tm > 1 && tm / 2 >= rows) tm /= 2;
+  return { ...base, tm };
+}
+
+const kernelCache = new WeakMap<Device, Map<string, KernelSource<Params>>>();
+/** Kernel sources are strings of a few KB; building them once per configuration keeps planning cheap. */
+function cached(dev: Device, key: string, make: () => KernelSource<Params>): KernelSource<Params> {
+  let m = kernelCache.get(dev);
+  if (!m) kernelCache.set(dev, (m = new Map()));
+  let k = m.get(key);
+  if (!k) m.set(key, (k = make()));
+  return k;
+}
+
+function geomParams(g: ConvGeometry) {
+  return {
+    N: g.N, Cin: g.Cin, H: g.H, W: g.W, Cout: g.Cout, Ho: g.Ho, Wo: g.Wo,
+    CinG: g.Cin / g.groups, CoutG: g.Cout / g.groups, sh: g.sh, sw: g.sw, ph: g.ph, pw: g.pw, dh: g.dh, dw: g.dw,
+  };
+}
+
+const geomOf = (t: Tensor) => t.attrs.geom as ConvGeometry;
+
+function planForward(t: Tensor, ctx: PlanContext): KernelPlan {
+  const g = geomOf(t);
+  const [x, w] = t.inputs as [Tensor, Tensor];
+  const tl = pickTiling(ctx.dev, "fwd", g.Cout / g.groups);
+  const o = { kh: g.kh, kw: g.kw, mask: g.mask, ...tl };
+  const kernel = cached(ctx.dev, `fwd${JSON.stringify(o)}`, () => conv2dForwardKernel(o) as unknown as KernelSource<Params>);
+  const colBlocks = Math.ceil((g.N * g.Ho * g.Wo) / (tl.wg * tl.tn));
+  const rowBlocks = Math.ceil(g.Cout / g.groups / tl.tm);
+  const total = colBlocks * rowBlocks * g.groups;
+  const grid = grid1d(total, ctx.dev.limits.maxComputeWorkgroupsPerDimension);
+  return { steps: [{ kernel, bindings: [x, w, "out"], params: { ...geomParams(g), colBlocks, rowBlocks, total, extra: 0 }, workgroups: grid, label: ctx.label }] };
+}
+
+function planInputGrad(t: Tensor, ctx: PlanContext): KernelPlan {
+  const g = geomOf(t);
+  const [dy, w] = t.inputs as [Tensor, Tensor];
+  const tl = pickTiling(ctx.dev, "dgrad", g.Cin / g.groups);
+  const o = { kh: g.kh, kw: g.kw, mask: g.mask, ...tl };
+  const kernel = cached(ctx.dev, `dgrad${JSON.stringify(o)}`, () => conv2dInputGradKernel(o) as unknown as KernelSource<Params>);
+  const phases = g.sh * g.sw;
+  // the largest phase, (0, 0), sets the pixel-block count for all of them
+  const colBlocks = Math.ceil((g.N * Math.ceil(g.H / g.sh) * Math.ceil(g.W / g.sw)) / (tl.wg * tl.tn));
+  const rowBlocks = Math.ceil(g.Cin / g.groups / tl.tm);
+  const total = colBlocks * phases * rowBlocks * g.groups;
+  const grid = grid1d(total, ctx.dev.limits.maxComputeWorkgroupsPerDimension);
+  return { steps: [{ kernel, bindings: [dy, w, "out"], params: { ...geomParams(g), colBlocks, rowBlocks, total, extra: phases }, workgroups: grid, label: ctx.label }] };
+}
+
+/** Split-K target: enough workgroups to keep every core of a CPU driver busy with some slack. */
+const WGRAD_MIN_WORKGROUPS = 16;
+
+function planWeightGrad(t: Tensor, ctx: PlanContext): KernelPlan {
+  const g = geomOf(t);
+  const [x, dy] = t.inputs as [Tensor, Tensor];
+  const tl = pickTiling(ctx.dev, "wgrad", g.Cout / g.groups);
+  const o = { kh: g.kh, kw: g.kw, mask: g.mask, ...tl };
+  const kernel = cached(ctx.dev, `wgrad${JSON.stringify(o)}`, () => conv2dWeightGradKernel(o) as unknown as KernelSource<Params>);
+  const nTaps = keptTaps(g.kh, g.kw, g.mask);
+  const ncol = (g.Cin / g.groups) * nTaps;
+  const colBlocks = Math.ceil(ncol / (tl.wg * tl.tn));
+  const rowBlocks = Math.ceil(g.Cout / g.groups / tl.tm);
+  const tiles = colBlocks * rowBlocks * g.groups;
+  const R = g.N * g.Ho;
+  // chunks of at least 2 image rows, so the partial sums stay a small fraction of the work
+  const want = Math.max(1, Math.min(Math.ceil(WGRAD_MIN_WORKGROUPS / tiles), Math.floor(R / 2)));
+  const rowsPerChunk = Math.ceil(R / want);
+  const chunks = Math.ceil(R / rowsPerChunk);
+  const total = tiles * chunks;
+  const direct = chunks === 1 && g.mask === "none";
+  const main: KernelStep = {
+    kernel,
+    bindings: [x, dy, direct ? "out" : { temp: 0 }],
+    params: { ...geomParams(g), colBlocks, rowBlocks, total, extra: rowsPerChunk },
+    workgroups: grid1d(total, ctx.dev.limits.maxComputeWorkgroupsPerDimension),
+    label: `${ctx.label} (split ${chunks})`,
+  };
+  if (direct) return { steps: [main] };
+  const finish = cached(ctx.dev, "wgrad-finish", () => convWeightGradFinishKernel(64) as unknown as KernelSource<Params>);
+  const KK = g.kh * g.kw;
+  const n = g.Cout * (g.Cin / g.groups) * KK;
+  return {
+    steps: [
+      main,
+      {
+        kernel: finish,
+        bindings: [{ temp: 0 }, "out"],
+        params: { total: n, chunks, chunkStride: g.Cout * ncol, nTaps, KK },
+        workgroups: grid1d(Math.ceil(n / 64), ctx.dev.limits.maxComputeWorkgroupsPerDimension),
+        label: `${ctx.label} (sum)`,
+      },
+    ],
+    temps: [chunks * g.Cout * ncol * 4],
+  };
+}
+
+// ── the three primitives ────────────────────────────────────────────────────────────────────────
+
+export const CONV2D: KernelDef = {
+  name: "conv2d",
+  kind: "kernel",
+  plan: planForward,
+  backward: ({ inputs: [x, w], dout, attrs }) => {
+    const g = attrs.geom as ConvGeometry;
+    return [convInputGradNode(dout, w!, g), convWeightGradNode(x!, dout, g)];
+  },
+};
+
+export const CONV_INPUT_GRAD: KernelDef = {
+  name: "convInputGrad",
+  kind: "kernel",
+  plan: planInputGrad,
+  // dx = convᵀ(dy, w) is linear in both: d/d dy ⟨G, dx⟩ = conv(G, w), d/dw = corr(G, dy)
+  backward: ({ inputs: [dy, w], dout, attrs }) => {
+    const g = attrs.geom as ConvGeometry;
+    return [convNode(dout, w!, g), convWeightGradNode(dout, dy!, g)];
+  },
+};
+
+export const CONV_WEIGHT_GRAD: KernelDef = {
+  name: "convWeightGrad",
+  kind: "kernel",
+  plan: planWeightGrad,
+  // dw = corr(x, dy): d/dx ⟨G, dw⟩ = convᵀ(dy, G), d/d dy = conv(x, G)
+  backward: ({ inputs: [x, dy], dout, attrs }) => {
+    const g = attrs.geom as ConvGeometry;
+    return [convInputGradNode(dy!, dout, g), convNode(x!, dout, g)];
+  },
+};
+
+const convNode = (x: Tensor, w: Tensor, g: ConvGeometry) => makeNode(CONV2D, [x, w], [g.N, g.Cout, g.Ho, g.Wo], "f32", { geom: g });
+const convInputGradNode = (dy: Tensor, w: Tensor, g: ConvGeometry) => makeNode(CONV_INPUT_GRAD, [dy, w], [g.N, g.Cin, g.H, g.W], "f32", { geom: g });
+const convWeightGradNode = (x: Tensor, dy: Tensor, g: ConvGeometry) =>
+  makeNode(CONV_WEIGHT_GRAD, [x, dy], [g.Cout, g.Cin / g.groups, g.kh, g.kw], "f32", { geom: g });
+
+const addBias = (y: Tensor, bias: Tensor | undefined) => (bias ? add(y, reshape(bias, [1, bias.shape[0]!, 1, 1])) : y);
+
+// ── public API ──────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * torch.nn.functional.conv2d: x [N, Cin, H, W], w [Cout, Cin/groups, kh, kw], bias [Cout].
+ * Ho = ⌊(H + pad_top + pad_bottom − dilation·(kh − 1) − 1) / stride⌋ + 1.
+ * @example conv2d(x, w, b, { padding: "same" }); conv2d(x, w, undefined, { stride: 2, padding: 1, groups: 4 })
+ * @throws ShapeError on channel/group mismatches, bad stride/dilation/padding, or a kernel larger than the padded input.
+ */
+export function conv2d(x: Tensor, w: Tensor, bias?: Tensor, opts: Conv2dOptions = {}): Tensor {
+  checkF32("conv2d", x, w, bias);
+  const g = convGeometry("conv2d", x, w, opts, "none");
+  checkBias("conv2d", bias, g.Cout);
+  return addBias(convNode(x, w, g), bias);
+}
+
+/**
+ * torch.nn.functional.conv_transpose2d, the adjoint of conv2d: x [N, Cin, H, W],
+ * w [Cin, Cout/groups, kh, kw], bias [Cout]. Ho = (H − 1)·stride − 2·padding + dilation·(kh − 1) + outputPadding + 1.
+ * Runs the conv input-gradient kernel, with conv2d's roles swapped (its "output" is our input).
+ */
+export function convTranspose2d(x: Tensor, w: Tensor, bias?: Tensor, opts: ConvTranspose2dOptions = {}): Tensor {
+  const op = "convTranspose2d";
+  checkF32(op, x, w, bias);
+  check4d(op, x, w);
+  const [N, Cin, H, W] = x.shape as [number, number, number, number];
+  const [CinW, CoutG, kh, kw] = w.shape as [number, number, number, number];
+  const groups = opts.groups ?? 1;
+  if (!Number.isInteger(groups) || groups < 1) throw new ShapeError(op, `groups must be a positive integer, got ${groups}`);
+  if (CinW !== Cin) throw new ShapeError(op, `weight expects ${CinW} input channels, input has ${Cin}`, x.shape, w.shape);
+  if (Cin % groups !== 0) throw new ShapeError(op, `groups=${groups} does not divide the ${Cin} input channels`, x.shape, w.shape);
+  const s = pairOf(op, "stride", opts.stride ?? 1, 1);
+  const d = pairOf(op, "dilation", opts.dilation ?? 1, 1);
+  const p = pairOf(op, "padding", opts.padding ?? 0, 0);
+  const op2 = pairOf(op, "outputPadding", opts.outputPadding ?? 0, 0);
+  // PyTorch's rule: a larger output padding would add rows that no input could ever reach
+  if (!(op2[0] < s[0] || op2[0] < d[0]) || !(op2[1] < s[1] || op2[1] < d[1])) {
+    throw new ShapeError(op, "outputPadding must be smaller than stride or dilation", [op2[0], op2[1]], [s[0], s[1]]);
+  }
+  const Cout = CoutG * groups;
+  checkBias(op, bias, Cout);
+  const Ho = (H - 1) * s[0] - 2 * p[0] + d[0] * (kh - 1) + op2[0] + 1;
+  const Wo = (W - 1) * s[1] - 2 * p[1] + d[1] * (kw - 1) + op2[1] + 1;
+  if (Ho < 1 || Wo < 1) throw new ShapeError(op, `padding leaves an empty output (${Ho}×${Wo})`, x.shape, w.shape);
+  // the conv2d this is the adjoint of: input [N, Cout, Ho, Wo] → output [N, Cin, H, W]
+  const g: ConvGeometry = { N, Cin: Cout, H: Ho, W: Wo, Cout: Cin, Ho: H, Wo: W, kh, kw, sh: s[0], sw: s[1], ph: p[0], pw: p[1], dh: d[0], dw: d[1], groups, mask: "none" };
+  return addBias(convInputGradNode(x, w, g), bias);
+}
+
+/**
+ * The PixelCNN masked convolution (van den Oord et al. 2016, "Pixel Recurrent Neural Networks",
+ * §3.4): only taps before the centre in raster order (rows above, and the centre row's left part)
+ * take part; mask 'B' also keeps the centre. Masked taps are skipped by the kernels and their
+ * weight gradient is exactly 0. Kernel sides must be odd (the centre must be a tap).
+ * @example maskedConv2d(x, w, b, { mask: "A" })   // first layer: output (r, c) never sees x[r, c]
+ */
+export function maskedConv2d(x: Tensor, w: Tensor, bias: Tensor | undefined, opts: MaskedConv2dOptions): Tensor {
+  const op = "maskedConv2d";
+  checkF32(op, x, w, bias);
+  check4d(op, x, w);
+  if (opts.mask !== "A" && opts.mask !== "B") throw new ShapeError(op, `mask must be 'A' or 'B', got ${JSON.stringify(opts.mask)}`);
+  if (w.shape[2]! % 2 === 0 || w.shape[3]! % 2 === 0) throw new ShapeError(op, "kernel sides must be odd so that the centre is a tap", w.shape);
+  const g = convGeometry(op, x, w, { padding: opts.padding ?? "same" }, opts.mask);
+  checkBias(op, bias, g.Cout);
+  return addBias(convNode(x, w, g), bias);
+}
+
+/**
+ * Gated PixelCNN vertical stack conv (van den Oord et al. 2016, "Conditional Image Generation with
+ * PixelCNN Decoders", §2.2): w [Cout, Cin, ⌊k/2⌋ + 1, k] covers the ⌊k/2⌋ rows above and the
+ * current row, so out[r, c] sees in[r − ⌊k/2⌋ … r, c − ⌊k/2⌋ … c + ⌊k/2⌋]. Same spatial size.
+ * It may see its own row because the horizontal stack only ever reads it through downShift.
+ */
+export function verticalStackConv(x: Tensor, w: Tensor, bias?: Tensor): Tensor {
+  const [, , rows, k] = w.shape as [number, number, number, number];
+  if (w.rank !== 4 || k % 2 === 0 || rows !== (k >> 1) + 1) throw new ShapeError("verticalStackConv", "weight must be [Cout, Cin, ⌊k/2⌋ + 1, k] with k odd", w.shape);
+  return conv2d(x, w, bias, { padding: [[k >> 1, 0], [k >> 1, k >> 1]] });
+}
+
+/**
+ * Gated PixelCNN horizontal stack conv: a 1×n row conv over the pixels to the left. Mask 'B'
+ * (w [Cout, Cin, 1, ⌊k/2⌋ + 1]) includes the current pixel; mask 'A' (w [Cout, Cin, 1, ⌊k/2⌋],
+ * first layer) excludes it: the conv then produces W + 1 columns, out[c] covering c − ⌊k/2⌋ … c − 1,
+ * and the last one is cropped.
+ */
+export function horizontalStackConv(x: Tensor, w: Tensor, bias: Tensor | undefined, opts: { mask: "A" | "B" }): Tensor {
+  const op = "horizontalStackConv";
+  const cols = w.shape[3]!;
+  if (w.rank !== 4 || w.shape[2] !== 1 || cols < 1) throw new ShapeError(op, "weight must be [Cout, Cin, 1, n]", w.shape);
+  if (opts.mask === "B") return conv2d(x, w, bias, { padding: [[0, 0], [cols - 1, 0]] });
+  const y = conv2d(x, w, bias, { padding: [[0, 0], [cols, 0]] });
+  return slice(y, [null, null, null, [0, x.shape[3]!]]);
+}
+
+/** Shifts rows down by one (row 0 becomes zeros): how the vertical stack feeds the horizontal one without seeing the current row. */
+export function downShift(x: Tensor): Tensor {
+  if (x.rank !== 4) throw new ShapeError("downShift", "expects NCHW", x.shape);
+  return slice(pad(x, [[0, 0], [0, 0], [1, 0]]), [null, null, [0, x.shape[2]!]]);
+}
