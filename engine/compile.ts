@@ -136,6 +136,7 @@ async function trace<A extends Tensor[]>(label: string, fn: (...args: A) => unkn
   };
   setActiveTrace(tr);
   dev.pool.noEvict = true;
+  dev.pool.beginQuarantine();
   let result: unknown;
   try {
     result = await scope(async () => {
@@ -149,6 +150,7 @@ async function trace<A extends Tensor[]>(label: string, fn: (...args: A) => unkn
   } finally {
     setActiveTrace(null);
     dev.pool.onAcquire = prevHook;
+    dev.pool.endQuarantine();
     dev.pool.noEvict = false;
   }
   // the slot tensors' buffers now belong to the program

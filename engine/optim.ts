@@ -6,7 +6,11 @@
  * are: one `realize()` of every lazily built gradient (the whole backward pass, fused), then one
  * command buffer holding one fused update dispatch per parameter (shaders/optim.ts). Parameters
  * are updated in place: the Tensor objects and their GPU buffers stay the same, so a model keeps
- * its references.
+ * its references. State buffers (moments, EMA shadows) are allocated by the constructors.
+ *
+ * Works inside `compile()` (engine/compile.ts): every uniform is a closure re-packed at each
+ * replay (current lr, betas, decay) and the step counters advance in `onReplay` hooks, so bias
+ * corrections stay right. Construct optimizers and EMAs outside compiled steps.
  *
  * @example
  * const opt = new AdamW(model.parameters(), { lr: 3e-4 });
@@ -124,8 +128,8 @@ interface Entry {
   readonly param: Tensor;
   /** Updates applied so far (PyTorch's per-parameter `state["step"]`). */
   step: number;
-  /** One tensor per slot, allocated at the parameter's first update (or by loadStateDict). */
-  state: Tensor[] | null;
+  /** One tensor per slot (garbage until the parameter's first update, which ignores it). */
+  state: Tensor[];
 }
 
 /** One parameter's update: which kernel and with which uniforms. */
@@ -148,10 +152,21 @@ export abstract class Optimizer implements HasLr {
     params: ParamsArg,
     lr: number,
     slots: readonly string[],
+    /** Validates the subclass's options; runs before any buffer is allocated, so a throw leaks nothing. */
+    check: () => void,
   ) {
-    this.#entries = namedParams(kind, params).map(([key, param]) => ({ key, param, step: 0, state: null }));
-    this.#slots = slots;
     checkRange(kind, "lr", lr, 0);
+    check();
+    // State is allocated here, not at the first step: a buffer acquired inside a compiled step's
+    // trace could be one that an earlier temporary of the same trace released, and a replay would
+    // then clobber it. Allocating up front keeps state out of traces (PyTorch allocates lazily).
+    this.#entries = namedParams(kind, params).map(([key, param]) => ({
+      key,
+      param,
+      step: 0,
+      state: slots.map((s) => ownedBuffer(param, `${kind}.${key}.${s}`)),
+    }));
+    this.#slots = slots;
     this.#lr = lr;
   }
 
@@ -222,7 +237,6 @@ export abstract class Optimizer implements HasLr {
     onReplay(advance);
     const batch = new CommandBatch(dev, `${this.kind}.step`);
     work.forEach((e, i) => {
-      e.state ??= this.#slots.map((s) => ownedBuffer(e.param, `${this.kind}.${e.key}.${s}`));
       const buffers = [e.param.grad!.buffer!, e.param.buffer!, ...e.state.map((s) => s.buffer!)];
       const label = `${this.kind}.step ${e.param.name ?? e.key} ${shapeStr(e.param.shape)}`;
       const kernel = compiled.get(this.plan(e, ts[i]!).kernel)!;
@@ -245,8 +259,9 @@ export abstract class Optimizer implements HasLr {
     const tensors: Record<string, Tensor> = {};
     const paramSteps: Record<string, number> = {};
     for (const e of this.#entries) {
-      if (e.step > 0) paramSteps[e.key] = e.step;
-      e.state?.forEach((t, i) => (tensors[`${e.key}.${this.#slots[i]}`] = t));
+      if (e.step === 0) continue; // never updated: its state holds nothing yet
+      paramSteps[e.key] = e.step;
+      e.state.forEach((t, i) => (tensors[`${e.key}.${this.#slots[i]}`] = t));
     }
     return { meta: { kind: this.kind, step: this.#steps, paramSteps, lr: this.#lr }, tensors };
   }
@@ -299,15 +314,12 @@ export abstract class Optimizer implements HasLr {
     this.#alive();
     let batch: CommandBatch | undefined;
     for (const e of this.#entries) {
+      // a parameter restored with step 0 starts afresh: its next update is a first update
       const t = stepsOf(e.key);
-      if (t === 0 || !this.#slots.length) {
-        e.state?.forEach((s) => s.dispose());
-        e.state = null;
-      } else {
-        e.state ??= this.#slots.map((s) => ownedBuffer(e.param, `${this.kind}.${e.key}.${s}`));
+      if (t > 0) {
         this.#slots.forEach((s, i) => {
           const src = tensors[`${e.key}.${s}`]!;
-          const dst = e.state![i]!;
+          const dst = e.state[i]!;
           if (src === dst || e.param.size === 0) return;
           batch ??= new CommandBatch(e.param.device, where);
           batch.copy(src.buffer!, dst.buffer!, e.param.size * 4);
@@ -325,8 +337,8 @@ export abstract class Optimizer implements HasLr {
     if (this.#disposed) return;
     this.#disposed = true;
     for (const e of this.#entries) {
-      e.state?.forEach((s) => s.dispose());
-      e.state = null;
+      e.state.forEach((s) => s.dispose());
+      e.state = [];
     }
   }
 
@@ -359,11 +371,12 @@ export class SGD extends Optimizer {
   readonly nesterov: boolean;
 
   constructor(params: ParamsArg, { lr = 1e-3, momentum = 0, dampening = 0, weightDecay = 0, nesterov = false }: SGDOptions = {}) {
-    super("sgd", params, lr, momentum > 0 ? ["momentum_buffer"] : []);
-    checkRange("sgd", "momentum", momentum, 0);
-    checkRange("sgd", "dampening", dampening, 0, 1);
-    checkRange("sgd", "weightDecay", weightDecay, 0);
-    if (nesterov && (momentum <= 0 || dampening !== 0)) throw new RangeError("sgd: Nesterov momentum requires momentum > 0 and dampening = 0");
+    super("sgd", params, lr, momentum > 0 ? ["momentum_buffer"] : [], () => {
+      checkRange("sgd", "momentum", momentum, 0);
+      checkRange("sgd", "dampening", dampening, 0, 1);
+      checkRange("sgd", "weightDecay", weightDecay, 0);
+      if (nesterov && (momentum <= 0 || dampening !== 0)) throw new RangeError("sgd: Nesterov momentum requires momentum > 0 and dampening = 0");
+    });
     this.momentum = momentum;
     this.dampening = dampening;
     this.weightDecay = weightDecay;
@@ -410,14 +423,18 @@ abstract class AdamBase extends Optimizer {
     /** Whether weight decay is decoupled from the gradient (AdamW) or an L2 term (Adam). */
     readonly decoupled: boolean,
   ) {
-    super(kind, params, opts.lr ?? 1e-3, ["exp_avg", "exp_avg_sq"]);
-    this.betas = opts.betas ?? [0.9, 0.999];
-    this.eps = opts.eps ?? 1e-8;
-    this.weightDecay = opts.weightDecay ?? (decoupled ? 0.01 : 0);
-    checkRange(kind, "betas[0]", this.betas[0], 0, 1, true);
-    checkRange(kind, "betas[1]", this.betas[1], 0, 1, true);
-    checkRange(kind, "eps", this.eps, 0);
-    checkRange(kind, "weightDecay", this.weightDecay, 0);
+    const betas = opts.betas ?? [0.9, 0.999];
+    const eps = opts.eps ?? 1e-8;
+    const weightDecay = opts.weightDecay ?? (decoupled ? 0.01 : 0);
+    super(kind, params, opts.lr ?? 1e-3, ["exp_avg", "exp_avg_sq"], () => {
+      checkRange(kind, "betas[0]", betas[0], 0, 1, true);
+      checkRange(kind, "betas[1]", betas[1], 0, 1, true);
+      checkRange(kind, "eps", eps, 0);
+      checkRange(kind, "weightDecay", weightDecay, 0);
+    });
+    this.betas = betas;
+    this.eps = eps;
+    this.weightDecay = weightDecay;
   }
 
   protected override plan(e: { readonly param: Tensor }, t: number): Update {
@@ -525,7 +542,7 @@ export interface EMAOptions {
  */
 export class EMA {
   readonly warmup: boolean;
-  readonly #entries: { key: string; param: Tensor; shadow: Tensor | null }[];
+  readonly #entries: { key: string; param: Tensor; shadow: Tensor }[];
   #decay = 0.999;
   #updates = 0;
   #disposed = false;
@@ -533,7 +550,8 @@ export class EMA {
   constructor(params: ParamsArg, { decay = 0.999, warmup = false }: EMAOptions = {}) {
     this.decay = decay;
     this.warmup = warmup;
-    this.#entries = namedParams("EMA", params).map(([key, param]) => ({ key, param, shadow: null }));
+    // allocated up front, for the reason given in the Optimizer constructor; filled by the first update
+    this.#entries = namedParams("EMA", params).map(([key, param]) => ({ key, param, shadow: ownedBuffer(param, `ema.${key}`) }));
   }
 
   /** Weight of the old average (settable between updates). */
@@ -563,7 +581,8 @@ export class EMA {
 
   /** The averaged values by parameter name (owned by the EMA: do not dispose; empty before the first update). */
   get shadow(): Record<string, Tensor> {
-    return Object.fromEntries(this.#entries.filter((e) => e.shadow).map((e) => [e.key, e.shadow!]));
+    if (this.#updates === 0 || this.#disposed) return {};
+    return Object.fromEntries(this.#entries.map((e) => [e.key, e.shadow]));
   }
 
   /** Folds the parameters' current values into the average (the first call copies them). */
@@ -584,7 +603,6 @@ export class EMA {
     const batch = new CommandBatch(dev, "ema.update");
     for (const e of work) {
       // the copy is the kernel's `first` branch (not a buffer copy), so a replay of a traced first update averages
-      e.shadow ??= ownedBuffer(e.param, `ema.${e.key}`);
       const n = e.param.size;
       const uniforms = () => emaKernel.pack({ n, rate: 1 - this.#decayAt(cur.u), first: cur.u === 1 ? 1 : 0 });
       batch.dispatch(compiled, uniforms, [e.param.buffer!, e.shadow.buffer!], grid1d(Math.ceil(n / WG), dev.limits.maxComputeWorkgroupsPerDimension), `ema.update ${e.key} ${shapeStr(e.param.shape)}`);
@@ -605,14 +623,14 @@ export class EMA {
       const e = byKey.get(key);
       if (!e) throw new ShapeError("EMA.copyTo", `no averaged parameter named "${key}"`);
       if (!sameShape(e.param.shape, t.shape)) throw new ShapeError("EMA.copyTo", `target "${key}" has a different shape from the parameter`, e.param.shape, t.shape);
-      if (!e.shadow && e.param.size > 0) throw new ShapeError("EMA.copyTo", "call update() at least once before copyTo()");
+      if (this.#updates === 0) throw new ShapeError("EMA.copyTo", "call update() at least once before copyTo()");
       return [e, t] as const;
     });
     await realize(...named.map(([, t]) => t));
     this.#alive();
     if (!pairs.length) return;
     const batch = new CommandBatch(pairs[0]![1].device, "ema.copyTo");
-    for (const [e, t] of pairs) if (e.shadow && t.size > 0) batch.copy(e.shadow.buffer!, t.buffer!, t.size * 4);
+    for (const [e, t] of pairs) if (t.size > 0) batch.copy(e.shadow.buffer!, t.buffer!, t.size * 4);
     batch.submit();
   }
 
@@ -620,10 +638,7 @@ export class EMA {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    for (const e of this.#entries) {
-      e.shadow?.dispose();
-      e.shadow = null;
-    }
+    for (const e of this.#entries) e.shadow.dispose();
   }
 
   #alive(): void {

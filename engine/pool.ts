@@ -25,6 +25,24 @@ export class BufferPool {
 
   /** While tracing, released buffers are never destroyed (the recording refers to them). */
   noEvict = false;
+  #quarantine: GPUBuffer[] | null = null;
+
+  /**
+   * While tracing, a released buffer is not handed out again until the trace ends, so that every
+   * buffer plays one role in the recording (the memory plan does the reuse, knowing live ranges).
+   */
+  beginQuarantine(): void {
+    this.#quarantine = [];
+  }
+  endQuarantine(): void {
+    const q = this.#quarantine ?? [];
+    this.#quarantine = null;
+    for (const b of q) {
+      const bucket = this.#free.get(b.size) ?? [];
+      bucket.push(b);
+      this.#free.set(b.size, bucket);
+    }
+  }
   /** Observer used by compiled-step tracing. */
   onAcquire?: (buf: GPUBuffer, bytes: number) => void;
 
@@ -44,6 +62,10 @@ export class BufferPool {
   release(buf: GPUBuffer): void {
     if (!this.#live.delete(buf)) throw new Error(`BufferPool: buffer '${buf.label}' released twice (latent bug)`);
     this.#bytesLive -= buf.size;
+    if (this.#quarantine) {
+      this.#quarantine.push(buf);
+      return;
+    }
     const bucket = this.#free.get(buf.size) ?? [];
     if (bucket.length >= this.maxPerBucket && !this.noEvict) return buf.destroy();
     bucket.push(buf);

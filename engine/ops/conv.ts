@@ -87,8 +87,8 @@ function checkF32(op: string, ...ts: (Tensor | undefined)[]): void {
   for (const t of ts) if (t && t.dtype !== "f32") throw new DTypeError(op, "f32", t.dtype);
 }
 
-function check4d(op: string, x: Tensor, w: Tensor): void {
-  if (x.rank !== 4 || w.rank !== 4) throw new ShapeError(op, "input and weight must be 4-D (NCHW and [Cout, Cin/groups, kh, kw])", x.shape, w.shape);
+function check4d(op: string, x: { readonly shape: readonly number[] }, w: { readonly shape: readonly number[] }): void {
+  if (x.shape.length !== 4 || w.shape.length !== 4) throw new ShapeError(op, "input and weight must be 4-D (NCHW and [Cout, Cin/groups, kh, kw])", x.shape, w.shape);
 }
 
 function checkBias(op: string, bias: Tensor | undefined, channels: number): void {
@@ -111,13 +111,14 @@ function resolvePadding(op: string, p: Padding, k: [number, number], d: [number,
   return [ph, ph, pw, pw];
 }
 
-/** Validates a conv2d call and returns its geometry. */
-function convGeometry(op: string, x: Tensor, w: Tensor, opts: Conv2dOptions, mask: ConvMask): ConvGeometry {
+/** Validates a conv2d call (by the input's and the weight's shapes) and returns its geometry. */
+function convGeometry(op: string, x: { readonly shape: readonly number[] }, w: { readonly shape: readonly number[] }, opts: Conv2dOptions, mask: ConvMask): ConvGeometry {
   check4d(op, x, w);
   const [N, Cin, H, W] = x.shape as [number, number, number, number];
   const [Cout, CinG, kh, kw] = w.shape as [number, number, number, number];
   const groups = opts.groups ?? 1;
   if (!Number.isInteger(groups) || groups < 1) throw new ShapeError(op, `groups must be a positive integer, got ${groups}`);
+  if ([N, Cin, H, W].some((d) => d < 1)) throw new ShapeError(op, "empty input", x.shape);
   if (Cin % groups !== 0) throw new ShapeError(op, `groups=${groups} does not divide the ${Cin} input channels`, x.shape, w.shape);
   if (Cout % groups !== 0) throw new ShapeError(op, `groups=${groups} does not divide the ${Cout} output channels`, x.shape, w.shape);
   if (CinG !== Cin / groups) throw new ShapeError(op, `weight expects ${CinG * groups} input channels (groups=${groups}), input has ${Cin}`, x.shape, w.shape);
@@ -144,10 +145,17 @@ type ConvKind = "fwd" | "dgrad" | "wgrad";
  */
 function pickTiling(dev: Device, kind: ConvKind, rows: number): ConvTiling {
   const swift = dev.info.driver === "swiftshader" || (dev.info.driver === "browser" && /swiftshader/i.test(dev.info.description));
-  const base: ConvTiling = swift ? { tm: 8, tn: 2, wg: 64 } : kind === "wgrad" ? { tm: 16, tn: 1, wg: 64 } : { tm: 16, tn: 2, wg: 64 };
+  const base: ConvTiling = forcedTiling(kind) ?? (swift ? { tm: 8, tn: 2, wg: 64 } : kind === "wgrad" ? { tm: 16, tn: 1, wg: 64 } : { tm: 16, tn: 2, wg: 64 });
   let tm = base.tm;
   while (tm > 1 && tm / 2 >= rows) tm /= 2;
   return { ...base, tm };
+}
+
+/** `LATENT_CONV_TILING='{"fwd":{"tm":8,"tn":4,"wg":64}}'` forces a tiling per kernel kind (experiments). */
+function forcedTiling(kind: ConvKind): ConvTiling | undefined {
+  const env = typeof process !== "undefined" ? process.env?.LATENT_CONV_TILING : undefined;
+  if (!env) return undefined;
+  return (JSON.parse(env) as Partial<Record<ConvKind, ConvTiling>>)[kind];
 }
 
 const kernelCache = new WeakMap<Device, Map<string, KernelSource<Params>>>();
@@ -298,6 +306,34 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor, opts: Conv2dOptions 
   const g = convGeometry("conv2d", x, w, opts, "none");
   checkBias("conv2d", bias, g.Cout);
   return addBias(convNode(x, w, g), bias);
+}
+
+/**
+ * The gradient of conv2d with respect to its input (torch.nn.grad.conv2d_input): dy is the
+ * gradient of conv2d(x, w, _, opts) for an x of shape `inputShape`.
+ */
+export function conv2dInputGrad(dy: Tensor, w: Tensor, inputShape: readonly number[], opts: Conv2dOptions = {}): Tensor {
+  const op = "conv2dInputGrad";
+  checkF32(op, dy, w);
+  const g = convGeometry(op, { shape: inputShape }, w, opts, "none");
+  if (dy.rank !== 4 || dy.shape[0] !== g.N || dy.shape[1] !== g.Cout || dy.shape[2] !== g.Ho || dy.shape[3] !== g.Wo) {
+    throw new ShapeError(op, `dy must be [${g.N}, ${g.Cout}, ${g.Ho}, ${g.Wo}]`, dy.shape, w.shape);
+  }
+  return convInputGradNode(dy, w, g);
+}
+
+/**
+ * The gradient of conv2d with respect to its weight (torch.nn.grad.conv2d_weight), summed over
+ * the batch: dy is the gradient of conv2d(x, w, _, opts) for a w of shape `weightShape`.
+ */
+export function conv2dWeightGrad(x: Tensor, dy: Tensor, weightShape: readonly number[], opts: Conv2dOptions = {}): Tensor {
+  const op = "conv2dWeightGrad";
+  checkF32(op, x, dy);
+  const g = convGeometry(op, x, { shape: weightShape }, opts, "none");
+  if (dy.rank !== 4 || dy.shape[0] !== g.N || dy.shape[1] !== g.Cout || dy.shape[2] !== g.Ho || dy.shape[3] !== g.Wo) {
+    throw new ShapeError(op, `dy must be [${g.N}, ${g.Cout}, ${g.Ho}, ${g.Wo}]`, x.shape, dy.shape);
+  }
+  return convWeightGradNode(x, dy, g);
 }
 
 /**

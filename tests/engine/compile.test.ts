@@ -117,3 +117,25 @@ describe("GpuAccumulator", () => {
     });
   });
 });
+
+test("state allocated inside a trace never shares a buffer with a freed temporary", async () => {
+  const { GpuAccumulator, realize } = await import("../../engine/index.js");
+  await withDevice(async () => {
+    await scope(async () => {
+      let acc: InstanceType<typeof GpuAccumulator> | undefined;
+      const step = compile(async (x: Tensor) => {
+        const tmp = x.mul(3); // 16 bytes, the same size class as the accumulator's buffer
+        await realize(tmp);
+        tmp.dispose();
+        acc ??= new GpuAccumulator();
+        await acc.add(x.sum());
+        return x.add(1);
+      });
+      const x = tensor([1, 1, 1, 1]);
+      for (let i = 0; i < 3; i++) await step(x);
+      expect((await acc!.read()).sum).toBe(12);
+      step.dispose();
+      acc!.dispose();
+    });
+  });
+});

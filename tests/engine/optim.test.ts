@@ -85,12 +85,15 @@ async function checkOptimizer(
       const init = SHAPES.map((s, k) => randF32(s.reduce((a, b) => a * b), 10 + k));
       const ps = init.map((v, k) => param(v, SHAPES[k]!));
       const idle = param(randF32(4, 99), [4]);
+      const live0 = dev.pool.live;
       const opt = make([...ps, idle]);
+      // state is allocated up front (one buffer per slot per parameter) and never during a step
+      const liveWithState = dev.pool.live;
+      expect(liveWithState - live0).toBe(slots.length * (ps.length + 1));
       try {
         const bufs = ps.map((p) => p.buffer);
         const want = init.map((v) => Float64Array.from(v));
         const state = init.map((v) => slots.map(() => new Float64Array(v.length)));
-        const live0 = dev.pool.live;
         let pipes = -1;
         for (let t = 1; t <= LRS.length; t++) {
           opt.lr = LRS[t - 1]!;
@@ -101,10 +104,9 @@ async function checkOptimizer(
             opt.zeroGrad();
             gs.forEach((g, k) => ref(want[k]!, g, state[k]!, t, LRS[t - 1]!));
           });
-          if (t === 1) {
-            pipes = dev.pipelines.size;
-            expect(dev.pool.live - live0, "one state buffer per slot per parameter with a gradient").toBe(slots.length * ps.length);
-          } else expect(dev.pipelines.size, "changing lr must not compile anything").toBe(pipes);
+          expect(dev.pool.live, "a step allocates nothing that outlives it").toBe(liveWithState);
+          if (t === 1) pipes = dev.pipelines.size;
+          else expect(dev.pipelines.size, "changing lr must not compile anything").toBe(pipes);
           for (let k = 0; k < ps.length; k++) {
             expectAllclose(await ps[k]!.toArray(), want[k]!, { rtol: 2e-5, atol: 2e-6 }, `step ${t} param ${k}`);
             const sd = opt.stateDict();
@@ -297,7 +299,6 @@ describe("inside compile()", () => {
             const lc = await (await step(x, y)).item();
             if (i > 0) expect(dev.pipelines.compiles, "replays compile nothing").toBe(compiles);
             expect(lc, `loss ${i}`).toBe(le);
-            if (process.env.OPTIM_DEBUG) console.log(i, Array.from(await eager.ema.shadow.w!.toArray()).slice(0, 3), Array.from(await comp.ema.shadow.w!.toArray()).slice(0, 3), Array.from(await eager.ps.w.toArray()).slice(0, 3));
             for (const k of ["w", "b"] as const) {
               expect(Array.from(await comp.ps[k].toArray()), `${k} after step ${i}`).toEqual(Array.from(await eager.ps[k].toArray()));
               expect(Array.from(await comp.ema.shadow[k]!.toArray()), `ema ${k} after step ${i}`).toEqual(Array.from(await eager.ema.shadow[k]!.toArray()));
@@ -354,9 +355,11 @@ describe("EMA", () => {
         for (const warmup of [false, true]) {
           const n = 300;
           const p = param(randF32(n, 5), [n]);
+          const live0 = dev.pool.live;
           const ema = new EMA([p], { decay: 0.9, warmup });
+          expect(dev.pool.live - live0, "one shadow buffer").toBe(1);
+          expect(ema.shadow, "nothing to show before the first update").toEqual({});
           try {
-            const live0 = dev.pool.live;
             let want = new Float64Array(0);
             for (let k = 0; k < 5; k++) {
               const v = randF32(n, 50 + k);
@@ -367,7 +370,7 @@ describe("EMA", () => {
               want = k === 0 ? Float64Array.from(v) : want.map((s, i) => d * s + (1 - d) * v[i]!);
               expectAllclose(await ema.shadow["0"]!.toArray(), want, { rtol: 1e-5, atol: 1e-6 }, `update ${k} (warmup ${warmup})`);
             }
-            expect(dev.pool.live - live0).toBe(1);
+            expect(dev.pool.live - live0, "updates allocate nothing").toBe(1);
             const target = param(new Float64Array(n), [n]);
             await ema.copyTo([target]);
             expectAllclose(await target.toArray(), want, { rtol: 1e-5, atol: 1e-6 }, "copyTo");

@@ -71,8 +71,8 @@ async function check(dev: Device, tiling: MatmulTiling, transA: boolean, transB:
   const b = randoms(extent(c.bOffset, c.bBatchStride, c.batch, c.K * c.N), 2 + c.N * 13 + c.K);
   const bias = withBias ? randoms(c.N, 3) : undefined;
   const outBytes = c.batch * c.M * c.N * 4;
-  const [raw_] = await runKernel(dev, kernel, { ...c }, bias ? [a, b, bias] : [a, b], [outBytes], matmulWorkgroups({ tiling }, c.M, c.N, c.batch));
-  const got = new Float32Array(raw_!);
+  const [bytes] = await runKernel(dev, kernel, { ...c }, bias ? [a, b, bias] : [a, b], [outBytes], matmulWorkgroups({ tiling }, c.M, c.N, c.batch));
+  const got = new Float32Array(bytes!);
   const want = reference(c, transA, transB, a, b, bias);
   let bad = 0;
   let first = "";
