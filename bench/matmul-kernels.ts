@@ -5,7 +5,7 @@
  *
  *   npx tsx bench/matmul-kernels.ts                          # lavapipe
  *   LATENT_VK_ICD=swiftshader npx tsx bench/matmul-kernels.ts
- *   ... --sizes 512,8x256 --kind tiled --reps 5 --trans NT --vec4 only|no
+ *   ... --sizes 512,8x256,128x400x784 --kind tiled --reps 5 --trans NT --vec4 only|no
  *   ... --tiling '[{"kind":"regblock","wgX":8,"wgY":8,"tm":4,"tn":4}]'   # try other tilings
  *   ... --no-robust                                          # Dawn's bounds clamping off
  *
@@ -37,8 +37,11 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
+/** "512" is 512³, "8x256" is a batch of 8 × 256³, "128x400x784" is M×N×K. */
 function parseProblem(s: string): Problem {
-  const [b, n] = s.includes("x") ? s.split("x").map(Number) : [1, Number(s)];
+  const xs = s.split("x").map(Number);
+  if (xs.length === 3) return { label: `${xs[0]}×${xs[1]}×${xs[2]}`, M: xs[0]!, N: xs[1]!, K: xs[2]!, batch: 1 };
+  const [b, n] = xs.length === 2 ? xs : [1, xs[0]];
   return { label: b! > 1 ? `${b}×${n}³` : `${n}³`, M: n!, N: n!, K: n!, batch: b! };
 }
 

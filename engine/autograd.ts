@@ -6,7 +6,7 @@
 import { ShapeError } from "./errors.js";
 import { sameShape } from "./shape.js";
 import { Tensor } from "./tensor.js";
-import { add } from "./ops/binary.js";
+import { add, mul } from "./ops/binary.js";
 import { detach } from "./ops/unary.js";
 import { full } from "./ops/node.js";
 
@@ -66,7 +66,8 @@ export function backward(root: Tensor, seed?: Tensor): void {
 
 /** A fresh leaf that shares `x`'s values and records gradients. */
 function watch(x: Tensor): Tensor {
-  const w = detach(x);
+  // an input that is itself being differentiated (grad of grad) must stay connected to its graph
+  const w = x.requiresGrad ? mul(x, 1) : detach(x);
   w.requiresGrad = true;
   return w;
 }

@@ -148,6 +148,15 @@ async function realizeNow(dev: Device, targets: Tensor[]): Promise<void> {
     if (isKernelRoot(k)) roots.add(t);
     else if ((k === "elementwise" || k === "index" || (k === "source" && t.op.source === "rand")) && (consumers.get(t) ?? 0) > 1) roots.add(t);
   }
+  // A target that only relabels a kernel root's output (reshape, e.g. a reduction without keepDims
+  // or matmul's batch reshape) takes that root's buffer instead of costing a copy kernel.
+  const alias = new Map<Tensor, Tensor>();
+  for (const t of targets) {
+    const s = t.inputs[0];
+    if (t.op.name !== "reshape" || !s || s.isRealized || !isKernelRoot(s.op.kind) || targets.includes(s) || (consumers.get(s) ?? 0) !== 1) continue;
+    alias.set(s, t);
+    roots.delete(t);
+  }
   const isRoot = (t: Tensor) => roots.has(t);
   // matmul operands must be readable as strided buffers; otherwise they get their own kernel
   let changed = true;
@@ -198,7 +207,7 @@ async function realizeNow(dev: Device, targets: Tensor[]): Promise<void> {
   try {
     for (const p of plans) {
       const out = dev.pool.acquire(numel(p.root.shape) * 4, p.steps[0]?.label ?? p.root.describe());
-      made.push([p.root, out]);
+      made.push([alias.get(p.root) ?? p.root, out]);
       const temps = (p.temps ?? []).map((bytes, i) => dev.pool.acquire(bytes, `${p.root.describe()}.temp${i}`));
       scratch.push(...temps);
       for (const s of p.steps) {

@@ -62,6 +62,8 @@ export class Tensor {
   #disposed = false;
   /** Buffers an unrealized tensor needs kept alive after its scope ended. */
   retains: Tensor[] | null = null;
+  /** How many unrealized tensors retain this one (closeFrame); released when it drops to 0. */
+  holders = 0;
   /** Optional name used in kernel labels and checkpoints. */
   name?: string;
 
@@ -104,8 +106,13 @@ export class Tensor {
     if (this.#buffer) throw new Error(`tensor #${this.id} realized twice (latent bug)`);
     this.#buffer = buf;
     registry?.register(this, { buf, dev: this.device, label: this.describe() }, this);
-    this.retains?.forEach((t) => t.#release());
+    this.retains?.forEach((t) => t.unhold());
     this.retains = null;
+  }
+
+  /** Drops one retention; the last one releases the buffer (engine-internal). */
+  unhold(): void {
+    if (--this.holders <= 0) this.#release();
   }
 
   /** Replaces this tensor's storage (in-place optimizer updates); the old buffer is released. */
@@ -138,7 +145,7 @@ export class Tensor {
     if (this.#disposed) return;
     this.#disposed = true;
     this.#release();
-    this.retains?.forEach((t) => t.#release());
+    this.retains?.forEach((t) => t.unhold());
     this.retains = null;
     this.grad = null;
   }
@@ -181,6 +188,7 @@ function closeFrame(frame: ScopeFrame, keepers: Set<Tensor>): void {
   const made = new Set(frame.made);
   // Anything that leaves the scope but is not realized still needs the realized tensors its graph
   // reads; those are retained by it until it is realized or disposed.
+  const retained = new Set<Tensor>();
   for (const k of keepers) {
     if (k.isRealized || k.isDisposed) continue;
     const need: Tensor[] = [];
@@ -190,17 +198,16 @@ function closeFrame(frame: ScopeFrame, keepers: Set<Tensor>): void {
       const t = stack.pop()!;
       if (seen.has(t)) continue;
       seen.add(t);
-      if (t.isRealized) {
-        if (made.has(t) && !keepers.has(t)) {
-          need.push(t);
-          made.delete(t);
-        }
-        continue;
+      if (made.has(t) && !keepers.has(t)) {
+        need.push(t);
+        t.holders++;
+        retained.add(t);
       }
-      stack.push(...t.inputs);
+      if (!t.isRealized) stack.push(...t.inputs);
     }
     if (need.length) k.retains = [...(k.retains ?? []), ...need];
   }
+  for (const t of retained) made.delete(t);
   const parent = scopes.at(-1);
   for (const t of made) {
     if (keepers.has(t)) parent?.made.push(t);

@@ -6,7 +6,7 @@
 import { ShapeError } from "../errors.js";
 import { normAxis } from "../shape.js";
 import type { Tensor } from "../tensor.js";
-import { add, cmplt, div, maximum, minimum, mul, sub, where } from "./binary.js";
+import { add, cmple, cmplt, div, mul, sub, where } from "./binary.js";
 import { abs, erf, exp, expm1, log1p, neg } from "./unary.js";
 import { narrow, pad, unsqueeze } from "./view.js";
 
@@ -18,16 +18,19 @@ export const relu = (x: Tensor) => where(cmplt(0, x), x, 0);
 export const leakyRelu = (x: Tensor, slope = 0.01) => where(cmplt(0, x), x, mul(x, slope));
 
 /** elu: the negative branch sees min(x, 0), so e^x never overflows where it is not chosen. */
-export const elu = (x: Tensor, alpha = 1) => where(cmplt(0, x), x, mul(expm1(minimum(x, 0)), alpha));
+export const elu = (x: Tensor, alpha = 1) => where(cmplt(0, x), x, mul(expm1(where(cmple(x, 0), x, 0)), alpha));
+
+/** −|x| written so that x = 0 takes the x ≥ 0 side's derivative (−1), not sign(0) = 0. */
+const negAbs = (x: Tensor) => where(cmplt(x, 0), x, neg(x));
 
 /** σ(x) with e = e^{−|x|} ∈ (0, 1]: neither branch can overflow. */
 export function sigmoid(x: Tensor): Tensor {
-  const e = exp(neg(abs(x)));
+  const e = exp(negAbs(x));
   return where(cmplt(x, 0), div(e, add(e, 1)), div(1, add(e, 1)));
 }
 
 /** softplus(x) = max(x, 0) + log1p(e^{−|x|}). */
-export const softplus = (x: Tensor) => add(relu(x), log1p(exp(neg(abs(x)))));
+export const softplus = (x: Tensor) => add(where(cmplt(x, 0), 0, x), log1p(exp(negAbs(x))));
 
 /** log σ(x) = −softplus(−x). */
 export const logSigmoid = (x: Tensor) => neg(softplus(neg(x)));
@@ -41,8 +44,8 @@ export const gelu = (x: Tensor) => mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)
 /** clamp(x, lo, hi); either bound may be omitted. */
 export function clamp(x: Tensor, lo?: number | Tensor, hi?: number | Tensor): Tensor {
   let y = x;
-  if (lo !== undefined) y = maximum(y, lo);
-  if (hi !== undefined) y = minimum(y, hi);
+  if (lo !== undefined) y = where(cmplt(y, lo), lo, y);
+  if (hi !== undefined) y = where(cmplt(hi, y), hi, y);
   return y;
 }
 

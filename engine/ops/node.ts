@@ -32,15 +32,17 @@ export interface CreateOptions {
 }
 
 type Nested = number | readonly Nested[];
-function flattenNested(data: Nested, shape: number[], out: number[], depth = 0): void {
+function flattenNested(data: Nested, shape: number[], out: number[], depth = 0, leaf: { depth?: number } = {}): void {
   if (typeof data === "number") {
-    if (depth !== shape.length && shape.length) throw new ShapeError("tensor", "ragged nested array");
+    leaf.depth ??= depth;
+    if (depth !== leaf.depth) throw new ShapeError("tensor", "ragged nested array");
     out.push(data);
     return;
   }
+  if (leaf.depth !== undefined && depth >= leaf.depth) throw new ShapeError("tensor", "ragged nested array");
   if (shape.length === depth) shape.push(data.length);
   else if (shape[depth] !== data.length) throw new ShapeError("tensor", `ragged nested array at depth ${depth}: expected length ${shape[depth]}, got ${data.length}`);
-  for (const d of data) flattenNested(d, shape, out, depth + 1);
+  for (const d of data) flattenNested(d, shape, out, depth + 1, leaf);
 }
 
 /**

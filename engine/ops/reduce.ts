@@ -9,7 +9,7 @@ import type { DType, Tensor } from "../tensor.js";
 import { makeNode } from "./node.js";
 import type { ReduceDef } from "./op.js";
 import { add, cmplt, div, eq, mul, sub, where } from "./binary.js";
-import { abs, detach, exp, log } from "./unary.js";
+import { abs, castI32, detach, exp, log } from "./unary.js";
 import { expand, reshape } from "./view.js";
 
 export interface ReduceOptions {
@@ -52,7 +52,9 @@ function reduceNode(def: ReduceDef, x: Tensor, axes: number[], dtype: DType): Te
 function reduce(def: ReduceDef, x: Tensor, axis: number | readonly number[] | undefined, opts: ReduceOptions, dtype: DType = x.dtype): Tensor {
   const axes = normAxes(def.name, axis, x.rank);
   if ((def.reduce === "max" || def.reduce === "min") && axes.some((a) => x.shape[a] === 0)) throw new ShapeError(def.name, "cannot reduce an empty dimension", x.shape);
-  const y = axes.length ? reduceNode(def, x, axes, dtype) : x;
+  const isArg = def.reduce === "argmax" || def.reduce === "argmin";
+  // the row-reduction kernel accumulates and stores f32; integer results are converted back
+  const y = !axes.length ? x : dtype === "f32" || isArg ? reduceNode(def, x, axes, dtype) : castI32(reduceNode(def, x, axes, "f32"));
   return opts.keepDims ? y : reshape(y, x.shape.filter((_, i) => !axes.includes(i)));
 }
 
@@ -90,7 +92,8 @@ export function logsumexp(x: Tensor, axis?: number | readonly number[], opts: Re
   const m = detach(amax(x, axis, { keepDims: true }));
   // an all −inf row has max −inf; shift by 0 there so the result is −inf, not NaN
   const shift = where(cmplt(abs(m), Infinity), m, 0);
-  const y = add(log(sum(exp(sub(x, shift)), axis, { keepDims: true })), shift);
+  // a row whose max is ±∞ is ±∞ (log 0 is not −∞ on every driver: SwiftShader gives −88.03)
+  const y = where(cmplt(abs(m), Infinity), add(log(sum(exp(sub(x, shift)), axis, { keepDims: true })), shift), m);
   return opts.keepDims ? y : reshape(y, x.shape.filter((_, i) => !normAxes("logsumexp", axis, x.rank).includes(i)));
 }
 
