@@ -50,4 +50,17 @@ var<private> INF_BITS: u32 = 0x7f800000u;
 fn nan_f32() -> f32 { return bitcast<f32>(NAN_BITS); }
 fn inf_f32() -> f32 { return bitcast<f32>(INF_BITS); }
 fn isnan_f32(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+// sin/cos to ~1 ulp on every driver (WGSL only promises 2^-11 absolute, and SwiftShader uses it):
+// x = k·π/2 + r with π/2 split in three parts (Cody–Waite), then minimax polynomials on |r| ≤ π/4.
+fn sin_poly(r: f32) -> f32 { let z = r * r; return r + r * z * (-1.6666654611e-1 + z * (8.3321608736e-3 + z * (-1.9515295891e-4))); }
+fn cos_poly(r: f32) -> f32 { let z = r * r; return 1.0 - 0.5 * z + z * z * (4.166664568298827e-2 + z * (-1.388731625493765e-3 + z * 2.443315711809948e-5)); }
+fn sin_quadrant(x: f32, shift: i32) -> f32 {
+  let k = round(x * 0.6366197723675814);
+  let r = ((x - k * 1.5703125) - k * 4.837512969970703125e-4) - k * 7.549789954891882e-8;
+  let q = (i32(k) + shift) & 3;
+  let v = select(sin_poly(r), cos_poly(r), (q & 1) == 1);
+  return select(v, -v, q >= 2);
+}
+fn sin_acc(x: f32) -> f32 { return sin_quadrant(x, 0); }
+fn cos_acc(x: f32) -> f32 { return sin_quadrant(x, 1); }
 `);

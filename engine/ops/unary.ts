@@ -110,17 +110,17 @@ export const sign = defineUnary({
 
 export const sin = defineUnary({
   name: "sin",
-  wgsl: ([x]) => wgsl`sin(${x!})`,
+  wgsl: ([x]) => wgsl`sin_acc(${x!})`,
   cpu: Math.sin,
-  tol: 1e-4,
+  edge: [-100, 100, 3.1415927, 1e-7],
   backward: ({ inputs: [x], dout }) => [mul(dout, cos(x!))],
 });
 
 export const cos = defineUnary({
   name: "cos",
-  wgsl: ([x]) => wgsl`cos(${x!})`,
+  wgsl: ([x]) => wgsl`cos_acc(${x!})`,
   cpu: Math.cos,
-  tol: 1e-4,
+  edge: [-100, 100, 1.5707964],
   backward: ({ inputs: [x], dout }) => [neg(mul(dout, sin(x!)))],
 });
 
