@@ -1,8 +1,11 @@
 /**
- * Per-adapter kernel choices. Defaults come from measurements on each driver (bench/RESULTS.md);
- * `LATENT_MATMUL_TILING` forces one by index for experiments.
+ * Per-adapter kernel choices. The defaults come from measurements on each driver
+ * (bench/matmul-kernels.ts, bench/reduce-kernels.ts; figures in bench/RESULTS.md): a subgroup-
+ * sharing register-blocked matmul wins on both lavapipe (subgroup 8) and SwiftShader (subgroup 4);
+ * workgroup-memory tiles were 2–5× slower on both. `LATENT_MATMUL_TILING=<index>` forces one of
+ * `matmulTilings()` for experiments.
  */
-import { matmulTilings, type MatmulTiling } from "../shaders/matmul.js";
+import { defaultMatmulTiling, fixedSubgroupSize, matmulTilings, type MatmulTiling } from "../shaders/matmul.js";
 import type { Device } from "./device.js";
 
 export interface MatmulShape {
@@ -15,15 +18,14 @@ export interface MatmulShape {
 }
 
 export function pickMatmulTiling(dev: Device, _shape: MatmulShape): MatmulTiling {
-  const key = "matmul.tilings";
-  let list = dev.cache.get(key) as MatmulTiling[] | undefined;
-  if (!list) {
-    list = matmulTilings(dev.limits);
-    dev.cache.set(key, list);
+  const key = "matmul.tiling";
+  let t = dev.cache.get(key) as MatmulTiling | undefined;
+  if (!t) {
+    const sg = dev.features.has("subgroups") ? fixedSubgroupSize(dev.gpu) : undefined;
+    const forced = typeof process !== "undefined" ? process.env?.LATENT_MATMUL_TILING : undefined;
+    const list = matmulTilings(dev.limits, sg);
+    t = forced !== undefined && list[Number(forced)] ? list[Number(forced)]! : defaultMatmulTiling(dev.limits, sg);
+    dev.cache.set(key, t);
   }
-  const forced = typeof process !== "undefined" ? process.env?.LATENT_MATMUL_TILING : undefined;
-  if (forced !== undefined && list[Number(forced)]) return list[Number(forced)]!;
-  const software = dev.info.driver;
-  const want = software === "swiftshader" || (software === "browser" && /swiftshader/i.test(dev.info.description)) ? "regblock" : "tiled";
-  return list.find((t) => t.kind === want) ?? list[0]!;
+  return t;
 }

@@ -520,10 +520,14 @@ function tiledBody(o: MatmulOptions, A: Operand, B: Operand): string[] {
  * (f32, contiguous [batch, M, N]). With `vec4: true`, `a` and `b` are declared
  * `array<vec4<f32>>` (bind the same buffers; offsets and strides stay in f32 elements).
  *
+ * Epilogue input names must not clash with the kernel's bindings or locals (checked).
+ *
  * @example
- * const k = matmulKernel({ transA: false, transB: true, tiling: matmulTilings(dev.limits)[0]! });
- * batch.dispatch(compiled, k.pack({ M, N, K, batch: 1, aOffset: 0, bOffset: 0, aBatchStride: 0, bBatchStride: 0 }),
- *                [a, b, c], matmulWorkgroups({ tiling }, M, N, 1));
+ * const tiling = defaultMatmulTiling(dev.limits, fixedSubgroupSize(dev.gpu));
+ * const shape = { M, N, K, batch: 1, aOffset: 0, bOffset: 0, aBatchStride: 0, bBatchStride: 0 };
+ * const k = matmulKernel({ transA: false, transB: true, tiling, vec4: vec4Eligible({ transA: false, transB: true }, shape) });
+ * const compiled = await dev.pipelines.get(k.name, k.source, k.inputs.length, k.outputs.length);
+ * batch.dispatch(compiled, k.pack(shape), [a, b, c], matmulWorkgroups({ tiling }, M, N, 1));
  */
 export function matmulKernel(o: MatmulOptions): KernelSource<MatmulParams> {
   const t = o.tiling;
@@ -532,9 +536,6 @@ export function matmulKernel(o: MatmulOptions): KernelSource<MatmulParams> {
   const A: Operand = { name: "a", O: "params.M", kContig: !o.transA, vec4 };
   const B: Operand = { name: "b", O: "params.N", kContig: o.transB, vec4 };
   const ep = o.epilogue;
-  for (const name of Object.keys(ep?.inputs ?? {})) {
-    if (["a", "b", "c", "params", "tileA", "tileB"].includes(name)) throw new RangeError(`matmul epilogue input '${name}' clashes with a kernel binding`);
-  }
   const elem: ElemType = vec4 ? "vec4<f32>" : "f32";
   const shape =
     t.kind === "regblock" ? `regblock${t.wgX}x${t.wgY}_${t.tm}x${t.tn}` : `tiled${t.wgX}x${t.wgY}_${t.tm}x${t.tn}_k${t.bk}`;
@@ -543,6 +544,12 @@ export function matmulKernel(o: MatmulOptions): KernelSource<MatmulParams> {
   const { BM, BN } = matmulTileShape(t);
   const shared = t.kind === "tiled" ? [`var<workgroup> tileA: array<f32, ${BM * t.bk}>;`, `var<workgroup> tileB: array<f32, ${BN * t.bk}>;`] : [];
   const body = t.kind === "regblock" ? regblockBody(o, A, B) : tiledBody(o, A, B);
+  // A binding shadowed by a local of the same name would make the epilogue read the local.
+  const taken = new Set(["a", "b", "c", "params", "tileA", "tileB", "gid", "lid", "wid", "nwg", "main"]);
+  for (const line of body) for (const m of line.matchAll(/\b(?:let|var)\s+(\w+)/g)) taken.add(m[1]!);
+  for (const input of Object.keys(ep?.inputs ?? {})) {
+    if (taken.has(input)) throw new RangeError(`matmul epilogue input '${input}' clashes with a name the kernel uses; rename it`);
+  }
   const kernel = defineKernel({
     name,
     params: MATMUL_PARAMS,

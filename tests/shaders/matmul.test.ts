@@ -10,7 +10,7 @@ import {
   type MatmulShape,
   type MatmulTiling,
 } from "../../shaders/matmul.js";
-import { wgsl } from "../../shaders/wgsl.js";
+import { wgsl, type Wgsl } from "../../shaders/wgsl.js";
 import { runKernel, testDevice, withDevice } from "../helpers/gpu.js";
 import type { Device } from "../../engine/device.js";
 
@@ -209,5 +209,7 @@ describe("matmul helpers", () => {
     expect(() =>
       matmulKernel({ transA: false, transB: false, tiling: { kind: "regblock", wgX: 8, wgY: 8, tm: 4, tn: 4 }, epilogue: { inputs: { a: "f32" }, apply: (v) => v } }),
     ).toThrow(RangeError);
+    const shadowed = { inputs: { m: "f32" as const }, apply: (v: Wgsl) => v };
+    expect(() => matmulKernel({ transA: false, transB: false, tiling: { kind: "regblock", wgX: 8, wgY: 8, tm: 4, tn: 4 }, epilogue: shadowed })).toThrow(/clashes/);
   });
 });
