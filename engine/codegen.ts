@@ -47,6 +47,8 @@ export class FusedBuilder {
   #n = 0;
   /** Tensors inside the fused region (for the storage-limit splitter). */
   readonly fused = new Set<Tensor>();
+  /** Tensors whose value is given by an expression (a matmul accumulator in an epilogue). */
+  readonly overrides = new Map<Tensor, Wgsl>();
 
   constructor(
     /** Whether `t` must be read from a binding rather than inlined. */
@@ -121,6 +123,8 @@ export class FusedBuilder {
   }
 
   #compute(t: Tensor, idx: readonly Wgsl[]): Wgsl {
+    const o = this.overrides.get(t);
+    if (o) return o;
     if (this.isBoundary(t)) {
       return this.let(raw(`${this.inputName(t)}[${linear(idx, t.shape)}]`));
     }

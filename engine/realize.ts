@@ -9,7 +9,7 @@
  */
 import { defineKernel, type KernelSource, type Params, type Scalar } from "../shaders/kernel.js";
 import { raw, type Wgsl } from "../shaders/wgsl.js";
-import { matmulKernel, matmulWorkgroups, vec4Eligible, type MatmulTiling } from "../shaders/matmul.js";
+import { matmulKernel, matmulWorkgroups, vec4Eligible, type MatmulEpilogue, type MatmulTiling } from "../shaders/matmul.js";
 import { reduceKernel, rowTuning } from "../shaders/reduce.js";
 import { softmaxKernel } from "../shaders/softmax.js";
 import type { Device } from "./device.js";
@@ -85,10 +85,8 @@ export function asStrided(t: Tensor, isRoot: (t: Tensor) => boolean): Strided | 
       };
     }
     case "reshape": {
-      // only when the source view is contiguous (ignoring size-1 dims)
-      const want = stridesOf(src.shape);
-      const contiguous = src.shape.every((d, i) => d === 1 || inner.strides[i] === want[i]);
-      return contiguous ? { base: inner.base, strides: stridesOf(t.shape), offset: inner.offset } : null;
+      const st = reshapeStrides(src.shape, inner.strides, t.shape);
+      return st ? { base: inner.base, strides: st, offset: inner.offset } : null;
     }
     case "slice": {
       const starts = t.attrs.starts as number[], steps = t.attrs.steps as number[];
@@ -101,6 +99,36 @@ export function asStrided(t: Tensor, isRoot: (t: Tensor) => boolean): Strided | 
     default:
       return null;
   }
+}
+
+/**
+ * Strides of a reshape of a strided view without copying, when one exists (NumPy's no-copy
+ * reshape): dims are grouped into runs of equal element count, and each old run must be
+ * contiguous within itself. Size-1 dims take any stride.
+ */
+export function reshapeStrides(from: readonly number[], strides: readonly number[], to: readonly number[]): number[] | null {
+  const of = from.map((d, i) => [d, strides[i]!] as const).filter(([d]) => d !== 1);
+  const nt = to.map((d, i) => [d, i] as const).filter(([d]) => d !== 1);
+  const out = to.map(() => 0);
+  let i = 0, j = 0;
+  while (i < of.length && j < nt.length) {
+    let po = of[i]![0], pn = nt[j]![0];
+    const i0 = i, j0 = j;
+    while (po !== pn) {
+      if (po < pn) po *= of[++i]![0];
+      else pn *= nt[++j]![0];
+    }
+    for (let k = i0; k < i; k++) if (of[k]![1] !== of[k + 1]![1] * of[k + 1]![0]) return null;
+    // new dims of the run take strides from the run's innermost old stride
+    let acc = of[i]![1];
+    for (let k = j; k >= j0; k--) {
+      out[nt[k]![1]] = acc;
+      acc *= nt[k]![0];
+    }
+    i++;
+    j++;
+  }
+  return out;
 }
 
 function matmulOperand(t: Tensor, isRoot: (t: Tensor) => boolean): { base: Tensor; trans: boolean; offset: number; batchStride: number } | null {
@@ -173,6 +201,34 @@ async function realizeNow(dev: Device, targets: Tensor[]): Promise<void> {
     }
   }
 
+  // Matmul epilogues: a matmul read only through a chain of elementwise ops and reshapes that
+  // ends at a root is computed inside that root's kernel (bias + activation after a matmul).
+  const users = new Map<Tensor, Tensor[]>();
+  for (const t of order) for (const x of t.inputs) if (inSet.has(x)) users.set(x, [...(users.get(x) ?? []), t]);
+  const epilogueOf = new Map<Tensor, Tensor>();
+  for (const m of order) {
+    if (m.op.kind !== "matmul" || !roots.has(m) || targets.includes(m) || users.get(m)?.length !== 1 || (consumers.get(m) ?? 0) !== 1) continue;
+    let cur = m;
+    let end: Tensor | undefined;
+    for (;;) {
+      const u = users.get(cur);
+      if (!u || u.length !== 1) break;
+      const next = u[0]!;
+      const ok = next.op.kind === "elementwise" || next.op.name === "reshape";
+      if (!ok || numel(next.shape) !== numel(m.shape) || next.inputs.filter((x) => x === cur).length !== 1) break;
+      if (roots.has(next)) {
+        end = next;
+        break;
+      }
+      if ((consumers.get(next) ?? 0) !== 1) break;
+      cur = next;
+    }
+    if (end && end.dtype === "f32" && !epilogueOf.has(end)) {
+      epilogueOf.set(end, m);
+      roots.delete(m);
+    }
+  }
+
   // kernel-kind ops read their inputs as contiguous buffers
   for (const t of order) if (t.op.kind === "kernel" && roots.has(t)) for (const x of t.inputs) if (!x.isRealized) roots.add(x);
 
@@ -181,7 +237,10 @@ async function realizeNow(dev: Device, targets: Tensor[]): Promise<void> {
   let plans: (KernelPlan & { root: Tensor })[] = [];
   for (;;) {
     try {
-      plans = order.filter((t) => roots.has(t)).map((t) => ({ root: t, ...planRoot(dev, t, isRoot, maxIn) }));
+      plans = order.filter((t) => roots.has(t)).map((t) => {
+        const m = epilogueOf.get(t);
+        return { root: t, ...(m ? asSteps(planMatmul(dev, m, isRoot, maxIn, `matmul+${t.op.name} [${t.shape.join(",")}]`, t)) : planRoot(dev, t, isRoot, maxIn)) };
+      });
       break;
     } catch (e) {
       if (!(e instanceof TooManyBindings)) throw e;
@@ -343,7 +402,7 @@ function planSoftmax(dev: Device, t: Tensor, boundary: (x: Tensor) => boolean, m
   return { root: t, kernel: kernel as unknown as KernelSource<Params>, inputs: b.inputs, params: { ...launch.params, ...paramValues(b.params) }, workgroups: launch.workgroups, label };
 }
 
-function planMatmul(dev: Device, t: Tensor, isRoot: (t: Tensor) => boolean, maxIn: number, label: string): Plan {
+function planMatmul(dev: Device, t: Tensor, isRoot: (t: Tensor) => boolean, maxIn: number, label: string, epilogueRoot?: Tensor): Plan {
   const [a, bT] = t.inputs as [Tensor, Tensor];
   const A = matmulOperand(a, isRoot)!, B = matmulOperand(bT, isRoot)!;
   const [batch, M, N] = t.shape as [number, number, number];
@@ -351,14 +410,29 @@ function planMatmul(dev: Device, t: Tensor, isRoot: (t: Tensor) => boolean, maxI
   const shape = { M, N, K, batch, transA: A.trans, transB: B.trans, aOffset: A.offset, bOffset: B.offset, aBatchStride: A.batchStride, bBatchStride: B.batchStride };
   const tiling: MatmulTiling = pickMatmulTiling(dev, shape);
   const vec4 = vec4Eligible(shape, shape);
-  const opts = { transA: A.trans, transB: B.trans, tiling, vec4 };
-  void maxIn;
+  let epilogue: MatmulEpilogue | undefined;
+  let extra: Tensor[] = [];
+  let extraParams: Record<string, number | (() => number)> = {};
+  if (epilogueRoot) {
+    // the root's value at element (b, m, n) of the matmul, with the matmul itself as `v`
+    const root = epilogueRoot;
+    const b = new FusedBuilder((x) => x !== root && (x.isRealized || isRoot(x)));
+    b.overrides.set(t, raw("v"));
+    const fn = b.fn("mm_epilogue", [["v", "f32"], ["bi", "u32"], ["mi", "u32"], ["ni", "u32"]], "f32", ([, bi, mi, ni]) =>
+      b.value(root, b.unravel(raw(`(${bi} * ${M * N}u + ${mi} * ${N}u + ${ni})`), root.shape)),
+    );
+    checkBindings(b, 2, maxIn, root);
+    epilogue = { inputs: b.inputDecls(), prelude: b.prelude(), params: paramsRecord(b.params), apply: (v, bi, mi, ni) => raw(`${fn}(${v}, ${bi}, ${mi}, ${ni})`) };
+    extra = b.inputs;
+    extraParams = paramValues(b.params);
+  }
+  const opts = { transA: A.trans, transB: B.trans, tiling, vec4, epilogue };
   const kernel = matmulKernel(opts) as KernelSource<Params>;
   return {
-    root: t,
+    root: epilogueRoot ?? t,
     kernel,
-    inputs: [A.base, B.base],
-    params: { M, N, K, batch, aOffset: A.offset, bOffset: B.offset, aBatchStride: A.batchStride, bBatchStride: B.batchStride },
+    inputs: [A.base, B.base, ...extra],
+    params: { M, N, K, batch, aOffset: A.offset, bOffset: B.offset, aBatchStride: A.batchStride, bBatchStride: B.batchStride, ...extraParams },
     workgroups: matmulWorkgroups(opts, M, N, batch),
     label,
   };

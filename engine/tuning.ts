@@ -17,7 +17,16 @@ export interface MatmulShape {
   transB: boolean;
 }
 
-export function pickMatmulTiling(dev: Device, _shape: MatmulShape): MatmulTiling {
+/**
+ * Small problems get a small register block: the big subgroup kernels take 1–2.5 s each to
+ * compile on lavapipe (LLVM unrolls 128 accumulators), far more than they could save on a
+ * 64³-sized product, and tests and toy models are full of those.
+ */
+const SMALL: MatmulTiling = { kind: "regblock", wgX: 8, wgY: 8, tm: 4, tn: 4 };
+const SMALL_WORK = 64 * 64 * 64;
+
+export function pickMatmulTiling(dev: Device, shape: MatmulShape): MatmulTiling {
+  if (shape.M * shape.N * shape.K <= SMALL_WORK && SMALL.wgX * SMALL.wgY <= dev.limits.maxComputeInvocationsPerWorkgroup) return SMALL;
   const key = "matmul.tiling";
   let t = dev.cache.get(key) as MatmulTiling | undefined;
   if (!t) {

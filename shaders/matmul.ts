@@ -37,7 +37,7 @@
  * dimension at 65535 workgroups, so batch ≤ 65535 and ⌈M/BM⌉ ≤ 65535 per dispatch; the engine
  * splits larger batches into several dispatches (matmulWorkgroups throws a RangeError otherwise).
  */
-import { defineKernel, type ElemType, type KernelSource } from "./kernel.js";
+import { defineKernel, type ElemType, type KernelSource, type Scalar } from "./kernel.js";
 import { raw, u32, type Wgsl } from "./wgsl.js";
 
 /** Uniforms of every matmul kernel. Offsets and strides are in f32 elements, also for vec4 kernels. */
@@ -90,6 +90,8 @@ export interface MatmulEpilogue {
   inputs: Record<string, ElemType>;
   /** Module-scope WGSL (helper functions) the expression may call. */
   prelude?: Wgsl;
+  /** Extra uniforms the epilogue reads as `params.<name>` (e.g. fused constants). */
+  params?: Record<string, Scalar>;
   /** v: the f32 accumulator; b, m, n: u32 coordinates. Returns an f32 expression. */
   apply(v: Wgsl, b: Wgsl, m: Wgsl, n: Wgsl): Wgsl;
 }
@@ -552,7 +554,7 @@ export function matmulKernel(o: MatmulOptions): KernelSource<MatmulParams> {
   }
   const kernel = defineKernel({
     name,
-    params: MATMUL_PARAMS,
+    params: { ...MATMUL_PARAMS, ...(ep?.params ?? {}) } as typeof MATMUL_PARAMS,
     inputs: { a: elem, b: elem, ...(ep?.inputs ?? {}) },
     outputs: { c: "f32" },
     workgroupSize: [t.wgX, t.wgY, 1],

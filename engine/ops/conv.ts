@@ -11,7 +11,18 @@
  * broadcast `add`: it fuses into whatever reads the conv output, and its gradient (a sum of dout
  * over N, H, W) comes from autograd's unbroadcasting.
  */
-import { conv2dForwardKernel, conv2dInputGradKernel, conv2dWeightGradKernel, convWeightGradFinishKernel, keptTaps, type ConvMask, type ConvTiling } from "../../shaders/conv2d.js";
+import {
+  conv2dForwardKernel,
+  conv2dInputGradKernel,
+  conv2dWeightGradKernel,
+  convPackKernel,
+  convWeightGradFinishKernel,
+  keptTaps,
+  type ConvKernelOptions,
+  type ConvWeightGradOptions,
+  type ConvMask,
+  type ConvTiling,
+} from "../../shaders/conv2d.js";
 import type { KernelSource, Params } from "../../shaders/kernel.js";
 import type { Device } from "../device.js";
 import { grid1d } from "../dispatch.js";
@@ -138,24 +149,31 @@ function convGeometry(op: string, x: { readonly shape: readonly number[] }, w: {
 // ── tiling ──────────────────────────────────────────────────────────────────────────────────────
 
 type ConvKind = "fwd" | "dgrad" | "wgrad";
+interface Tiling extends ConvTiling {
+  /** Use the packed (vec4) row operand when tm allows it. */
+  readonly packed: boolean;
+}
 
 /**
  * Register blocks per kernel and driver, from bench/conv-kernels.ts. `tm` shrinks for layers with
  * few channels per group (depthwise: 1) so a workgroup does not compute rows it would discard.
  */
-function pickTiling(dev: Device, kind: ConvKind, rows: number): ConvTiling {
+function pickTiling(dev: Device, kind: ConvKind, rows: number): Tiling {
   const swift = dev.info.driver === "swiftshader" || (dev.info.driver === "browser" && /swiftshader/i.test(dev.info.description));
-  const base: ConvTiling = forcedTiling(kind) ?? (swift ? { tm: 8, tn: 2, wg: 64 } : kind === "wgrad" ? { tm: 16, tn: 1, wg: 64 } : { tm: 16, tn: 2, wg: 64 });
+  const defaults: Record<ConvKind, Tiling> = swift
+    ? { fwd: { tm: 8, tn: 2, wg: 64, packed: false }, dgrad: { tm: 8, tn: 2, wg: 64, packed: false }, wgrad: { tm: 8, tn: 1, wg: 32, packed: false } }
+    : { fwd: { tm: 16, tn: 8, wg: 32, packed: true }, dgrad: { tm: 16, tn: 8, wg: 32, packed: true }, wgrad: { tm: 16, tn: 1, wg: 32, packed: true } };
+  const base: Tiling = forcedTiling(kind) ?? defaults[kind];
   let tm = base.tm;
   while (tm > 1 && tm / 2 >= rows) tm /= 2;
   return { ...base, tm };
 }
 
 /** `LATENT_CONV_TILING='{"fwd":{"tm":8,"tn":4,"wg":64}}'` forces a tiling per kernel kind (experiments). */
-function forcedTiling(kind: ConvKind): ConvTiling | undefined {
+function forcedTiling(kind: ConvKind): Tiling | undefined {
   const env = typeof process !== "undefined" ? process.env?.LATENT_CONV_TILING : undefined;
   if (!env) return undefined;
-  return (JSON.parse(env) as Partial<Record<ConvKind, ConvTiling>>)[kind];
+  return (JSON.parse(env) as Partial<Record<ConvKind, Tiling>>)[kind];
 }
 
 const kernelCache = new WeakMap<Device, Map<string, KernelSource<Params>>>();
@@ -172,37 +190,115 @@ function geomParams(g: ConvGeometry) {
   return {
     N: g.N, Cin: g.Cin, H: g.H, W: g.W, Cout: g.Cout, Ho: g.Ho, Wo: g.Wo,
     CinG: g.Cin / g.groups, CoutG: g.Cout / g.groups, sh: g.sh, sw: g.sw, ph: g.ph, pw: g.pw, dh: g.dh, dw: g.dw,
+    // per-kernel fields, overridden where used
+    extra: 0, rowsP: 0, ry: 0, rx: 0, iFirst: 0, iStep: 1, jFirst: 0, jStep: 1,
   };
 }
 
 const geomOf = (t: Tensor) => t.attrs.geom as ConvGeometry;
+const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
+
+/** Compile-time options of a kernel: the tiling, packed when the row block is a whole number of vec4s. */
+function kernelOptions(dev: Device, kind: ConvKind, g: ConvGeometry, rows: number): ConvKernelOptions {
+  const tl = pickTiling(dev, kind, rows);
+  return { kh: g.kh, kw: g.kw, mask: g.mask, ...tl, packed: tl.packed && tl.tm % 4 === 0 };
+}
+
+/**
+ * The weight-gradient kernel holds tm × nTaps accumulators per lane, so tm shrinks for big
+ * kernels (≤ ~160 accumulators); lanes are input channels, so the workgroup shrinks for layers
+ * with few of them.
+ */
+function weightGradOptions(dev: Device, g: ConvGeometry): ConvWeightGradOptions {
+  const CinG = g.Cin / g.groups, CoutG = g.Cout / g.groups;
+  const nTaps = keptTaps(g.kh, g.kw, g.mask);
+  const tl = pickTiling(dev, "wgrad", CoutG);
+  let tm = tl.tm;
+  while (tm > 4 && tm * nTaps > 160) tm /= 2;
+  let wg = tl.wg;
+  while (wg > 8 && wg / 2 >= CinG) wg /= 2;
+  const packed = tl.packed && tm % 4 === 0;
+  return { kh: g.kh, kw: g.kw, mask: g.mask, tm, wg, packed, slide: g.sw === 1 && g.dw === 1 };
+}
+
+/** The packing step (see convPackKernel) writing temp 0. */
+function packStep(ctx: PlanContext, src: Tensor, total: number, p: { rows: number; rowsP: number; nb: number; nc: number; sa: number; sb: number; rowStride: number }): KernelStep {
+  const kernel = cached(ctx.dev, "pack", () => convPackKernel(64) as unknown as KernelSource<Params>);
+  return {
+    kernel,
+    bindings: [src, { temp: 0 }],
+    params: { total, ...p },
+    workgroups: grid1d(Math.ceil(total / 64), ctx.dev.limits.maxComputeWorkgroupsPerDimension),
+    label: `${ctx.label} (pack)`,
+  };
+}
 
 function planForward(t: Tensor, ctx: PlanContext): KernelPlan {
   const g = geomOf(t);
   const [x, w] = t.inputs as [Tensor, Tensor];
-  const tl = pickTiling(ctx.dev, "fwd", g.Cout / g.groups);
-  const o = { kh: g.kh, kw: g.kw, mask: g.mask, ...tl };
+  const CinG = g.Cin / g.groups, CoutG = g.Cout / g.groups, KK = g.kh * g.kw;
+  const o = kernelOptions(ctx.dev, "fwd", g, CoutG);
   const kernel = cached(ctx.dev, `fwd${JSON.stringify(o)}`, () => conv2dForwardKernel(o) as unknown as KernelSource<Params>);
-  const colBlocks = Math.ceil((g.N * g.Ho * g.Wo) / (tl.wg * tl.tn));
-  const rowBlocks = Math.ceil(g.Cout / g.groups / tl.tm);
+  const colBlocks = Math.ceil((g.N * g.Ho * g.Wo) / (o.wg * o.tn));
+  const rowBlocks = Math.ceil(CoutG / o.tm);
   const total = colBlocks * rowBlocks * g.groups;
-  const grid = grid1d(total, ctx.dev.limits.maxComputeWorkgroupsPerDimension);
-  return { steps: [{ kernel, bindings: [x, w, "out"], params: { ...geomParams(g), colBlocks, rowBlocks, total, extra: 0 }, workgroups: grid, label: ctx.label }] };
+  const rowsP = roundUp(CoutG, o.tm);
+  const main: KernelStep = {
+    kernel,
+    bindings: [x, o.packed ? { temp: 0 } : w, "out"],
+    params: { ...geomParams(g), colBlocks, rowBlocks, total, extra: 0, rowsP },
+    workgroups: grid1d(total, ctx.dev.limits.maxComputeWorkgroupsPerDimension),
+    label: ctx.label,
+  };
+  if (!o.packed) return { steps: [main] };
+  const n = g.groups * CinG * KK * rowsP;
+  const pack = packStep(ctx, w, n, { rows: CoutG, rowsP, nb: 1, nc: CinG * KK, sa: CoutG * CinG * KK, sb: 0, rowStride: CinG * KK });
+  return { steps: [pack, main], temps: [n * 4] };
+}
+
+/** No tap reaches a phase: larger than any kernel side, so the tap loops stay empty. */
+const NO_TAP = 1 << 20;
+
+/**
+ * The taps of one kernel axis that reach input phase r (mod stride s): i ≡ first (mod step) with
+ * s | r + pad − i·dil. Solutions repeat every s / gcd(s, dil), so scanning one period finds them.
+ */
+function tapProgression(r: number, pad: number, s: number, dil: number): { first: number; step: number } {
+  const gcd = (a: number, b: number): number => (b ? gcd(b, a % b) : a);
+  const step = s / gcd(s, dil);
+  for (let i = 0; i < step; i++) if ((((r + pad - i * dil) % s) + s) % s === 0) return { first: i, step };
+  return { first: NO_TAP, step };
 }
 
 function planInputGrad(t: Tensor, ctx: PlanContext): KernelPlan {
   const g = geomOf(t);
   const [dy, w] = t.inputs as [Tensor, Tensor];
-  const tl = pickTiling(ctx.dev, "dgrad", g.Cin / g.groups);
-  const o = { kh: g.kh, kw: g.kw, mask: g.mask, ...tl };
+  const CinG = g.Cin / g.groups, KK = g.kh * g.kw;
+  const o = { ...kernelOptions(ctx.dev, "dgrad", g, CinG), strided: g.sh > 1 || g.sw > 1 };
   const kernel = cached(ctx.dev, `dgrad${JSON.stringify(o)}`, () => conv2dInputGradKernel(o) as unknown as KernelSource<Params>);
-  const phases = g.sh * g.sw;
-  // the largest phase, (0, 0), sets the pixel-block count for all of them
-  const colBlocks = Math.ceil((g.N * Math.ceil(g.H / g.sh) * Math.ceil(g.W / g.sw)) / (tl.wg * tl.tn));
-  const rowBlocks = Math.ceil(g.Cin / g.groups / tl.tm);
-  const total = colBlocks * phases * rowBlocks * g.groups;
-  const grid = grid1d(total, ctx.dev.limits.maxComputeWorkgroupsPerDimension);
-  return { steps: [{ kernel, bindings: [dy, w, "out"], params: { ...geomParams(g), colBlocks, rowBlocks, total, extra: phases }, workgroups: grid, label: ctx.label }] };
+  const rowBlocks = Math.ceil(CinG / o.tm);
+  const rowsP = roundUp(CinG, o.tm);
+  const steps: KernelStep[] = [];
+  // one dispatch per phase (ry, rx): input pixels iy ≡ ry (mod sh), ix ≡ rx (mod sw)
+  for (let ry = 0; ry < Math.min(g.sh, g.H); ry++) {
+    for (let rx = 0; rx < Math.min(g.sw, g.W); rx++) {
+      const pixels = g.N * Math.ceil((g.H - ry) / g.sh) * Math.ceil((g.W - rx) / g.sw);
+      const colBlocks = Math.ceil(pixels / (o.wg * o.tn));
+      const total = colBlocks * rowBlocks * g.groups;
+      const pi = tapProgression(ry, g.ph, g.sh, g.dh), pj = tapProgression(rx, g.pw, g.sw, g.dw);
+      steps.push({
+        kernel,
+        bindings: [dy, o.packed ? { temp: 0 } : w, "out"],
+        params: { ...geomParams(g), colBlocks, rowBlocks, total, extra: 0, rowsP, ry, rx, iFirst: pi.first, iStep: pi.step, jFirst: pj.first, jStep: pj.step },
+        workgroups: grid1d(total, ctx.dev.limits.maxComputeWorkgroupsPerDimension),
+        label: g.sh * g.sw > 1 ? `${ctx.label} (phase ${ry},${rx})` : ctx.label,
+      });
+    }
+  }
+  if (!o.packed) return { steps };
+  const n = g.Cout * KK * rowsP;
+  const pack = packStep(ctx, w, n, { rows: CinG, rowsP, nb: 1, nc: KK, sa: CinG * KK, sb: 0, rowStride: KK });
+  return { steps: [pack, ...steps], temps: [n * 4] };
 }
 
 /** Split-K target: enough workgroups to keep every core of a CPU driver busy with some slack. */
@@ -211,13 +307,13 @@ const WGRAD_MIN_WORKGROUPS = 16;
 function planWeightGrad(t: Tensor, ctx: PlanContext): KernelPlan {
   const g = geomOf(t);
   const [x, dy] = t.inputs as [Tensor, Tensor];
-  const tl = pickTiling(ctx.dev, "wgrad", g.Cout / g.groups);
-  const o = { kh: g.kh, kw: g.kw, mask: g.mask, ...tl };
+  const CinG = g.Cin / g.groups, CoutG = g.Cout / g.groups, KK = g.kh * g.kw;
+  const o = weightGradOptions(ctx.dev, g);
   const kernel = cached(ctx.dev, `wgrad${JSON.stringify(o)}`, () => conv2dWeightGradKernel(o) as unknown as KernelSource<Params>);
   const nTaps = keptTaps(g.kh, g.kw, g.mask);
-  const ncol = (g.Cin / g.groups) * nTaps;
-  const colBlocks = Math.ceil(ncol / (tl.wg * tl.tn));
-  const rowBlocks = Math.ceil(g.Cout / g.groups / tl.tm);
+  const ncol = CinG * nTaps;
+  const colBlocks = Math.ceil(CinG / o.wg);
+  const rowBlocks = Math.ceil(CoutG / o.tm);
   const tiles = colBlocks * rowBlocks * g.groups;
   const R = g.N * g.Ho;
   // chunks of at least 2 image rows, so the partial sums stay a small fraction of the work
@@ -226,30 +322,38 @@ function planWeightGrad(t: Tensor, ctx: PlanContext): KernelPlan {
   const chunks = Math.ceil(R / rowsPerChunk);
   const total = tiles * chunks;
   const direct = chunks === 1 && g.mask === "none";
-  const main: KernelStep = {
+  const rowsP = roundUp(CoutG, o.tm);
+  const HoWo = g.Ho * g.Wo;
+  // temps: [packed dy], [partial sums]
+  const temps: number[] = [];
+  const steps: KernelStep[] = [];
+  let dyBinding: Tensor | { temp: number } = dy;
+  if (o.packed) {
+    const n = g.groups * g.N * HoWo * rowsP;
+    steps.push(packStep(ctx, dy, n, { rows: CoutG, rowsP, nb: g.N, nc: HoWo, sa: CoutG * HoWo, sb: g.Cout * HoWo, rowStride: HoWo }));
+    temps.push(n * 4);
+    dyBinding = { temp: 0 };
+  }
+  const partTemp = { temp: temps.length };
+  steps.push({
     kernel,
-    bindings: [x, dy, direct ? "out" : { temp: 0 }],
-    params: { ...geomParams(g), colBlocks, rowBlocks, total, extra: rowsPerChunk },
+    bindings: [x, dyBinding, direct ? "out" : partTemp],
+    params: { ...geomParams(g), colBlocks, rowBlocks, total, extra: rowsPerChunk, rowsP },
     workgroups: grid1d(total, ctx.dev.limits.maxComputeWorkgroupsPerDimension),
     label: `${ctx.label} (split ${chunks})`,
-  };
-  if (direct) return { steps: [main] };
+  });
+  if (direct) return { steps, temps };
+  temps.push(chunks * g.Cout * ncol * 4);
   const finish = cached(ctx.dev, "wgrad-finish", () => convWeightGradFinishKernel(64) as unknown as KernelSource<Params>);
-  const KK = g.kh * g.kw;
-  const n = g.Cout * (g.Cin / g.groups) * KK;
-  return {
-    steps: [
-      main,
-      {
-        kernel: finish,
-        bindings: [{ temp: 0 }, "out"],
-        params: { total: n, chunks, chunkStride: g.Cout * ncol, nTaps, KK },
-        workgroups: grid1d(Math.ceil(n / 64), ctx.dev.limits.maxComputeWorkgroupsPerDimension),
-        label: `${ctx.label} (sum)`,
-      },
-    ],
-    temps: [chunks * g.Cout * ncol * 4],
-  };
+  const n = g.Cout * CinG * KK;
+  steps.push({
+    kernel: finish,
+    bindings: [partTemp, "out"],
+    params: { total: n, chunks, chunkStride: g.Cout * ncol, nTaps, KK },
+    workgroups: grid1d(Math.ceil(n / 64), ctx.dev.limits.maxComputeWorkgroupsPerDimension),
+    label: `${ctx.label} (sum)`,
+  });
+  return { steps, temps };
 }
 
 // ── the three primitives ────────────────────────────────────────────────────────────────────────
