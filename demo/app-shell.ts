@@ -1,7 +1,6 @@
 import { LitElement, css, html } from "lit";
 import { customElement, state } from "lit/decorators.js";
-import { init, randn, scope, tensor, nn, type Device } from "../engine/index.js";
-import { Adam } from "../engine/optim.js";
+import { init, scope, tensor, nn, Adam, type Device } from "../engine/index.js";
 import "./components/device-badge.js";
 import "./components/loss-chart.js";
 
@@ -65,7 +64,6 @@ export class LatentApp extends LitElement {
       y.dispose();
       this.running = false;
     }
-    void randn;
   }
 
   override render() {

@@ -49,6 +49,19 @@ export interface ConvKernelOptions extends ConvTiling {
   readonly kh: number;
   readonly kw: number;
   readonly mask: ConvMask;
+  /**
+   * Read the row operand ("A") as vec4s from a packed copy whose tm rows of one k step are
+   * contiguous (see convPackKernel) instead of as scalars from the tensor itself. Needs tm % 4 == 0.
+   * Why: lavapipe turns every scalar load into a bounds-checked branch, and a uniform vec4 load
+   * pays that once for four values; measured ~1.7× on the whole kernel (bench/conv-kernels.ts).
+   */
+  readonly packed: boolean;
+  /**
+   * Input grad only: the stride is not 1, so the tap loops follow each phase's progression
+   * (iFirst, iStep, ...). With stride 1 every tap reaches every pixel and the loops have constant
+   * bounds, which lavapipe runs about 1.4× faster.
+   */
+  readonly strided?: boolean;
 }
 
 /** Geometry uniforms shared by the three kernels (sizes in elements; ph/pw may be negative). */
@@ -74,8 +87,21 @@ export const CONV_PARAMS = {
   rowBlocks: "u32",
   /** Workgroups that do work (the grid may round up). */
   total: "u32",
-  /** Weight grad: rows (n, oy) per split-K chunk. Input grad: phases (sh·sw). Unused otherwise. */
+  /** Weight grad: rows (n, oy) per split-K chunk. Unused otherwise. */
   extra: "u32",
+  /** Packed row operand: rows per k step, padded to a multiple of tm (unused when not packed). */
+  rowsP: "u32",
+  /** Input grad: this dispatch's phase (input pixels with iy ≡ ry mod sh, ix ≡ rx mod sw). */
+  ry: "u32",
+  rx: "u32",
+  /**
+   * Input grad: the taps that reach this phase are i ≡ iFirst (mod iStep), j ≡ jFirst (mod jStep),
+   * iFirst < iStep (iFirst ≥ kh when none does; likewise j).
+   */
+  iFirst: "u32",
+  iStep: "u32",
+  jFirst: "u32",
+  jStep: "u32",
 } as const;
 export type ConvParams = typeof CONV_PARAMS;
 
@@ -99,23 +125,49 @@ function tapRegions(kh: number, kw: number, mask: ConvMask): [number, number, nu
 const seq = (n: number) => Array.from({ length: n }, (_, i) => i);
 const U = (x: number) => u32(x) as string;
 
-/** Loops over the kept taps; `body` sees u32 `i`, `j` and `tap = i·kw + j`. */
-function tapLoops(o: ConvKernelOptions, body: string[]): string[] {
+/**
+ * Loops over the kept taps; `body` sees u32 `i`, `j` and `tap = i·kw + j`. With `progression`,
+ * only the taps i ≡ iFirst (mod iStep), j ≡ jFirst (mod jStep) are visited: the loops start at
+ * the first such tap of each region and step over the others (the input gradient's phases).
+ */
+function tapLoops(o: ConvKernelOptions, body: string[], progression = false): string[] {
   const out: string[] = [];
+  const loop = (v: "i" | "j", lo: number, hi: number, inner: string[]): string[] => {
+    if (!progression) {
+      if (hi - lo === 1) return [`{`, `  let ${v} = ${U(lo)};`, ...inner.map((l) => "  " + l), `}`];
+      return [`for (var ${v} = ${U(lo)}; ${v} < ${U(hi)}; ${v}++) {`, ...inner.map((l) => "  " + l), `}`];
+    }
+    // first v ≥ lo with v ≡ first (mod step); first ≥ step (no tap) keeps the loop empty
+    const first = `params.${v}First`, step = `params.${v}Step`;
+    const start = lo === 0 ? first : `(${U(lo)} + (${first} + ${step} - ${U(lo)} % ${step}) % ${step} + select(0u, ${first}, ${first} >= ${step}))`;
+    return [`for (var ${v} = ${start}; ${v} < ${U(hi)}; ${v} += ${step}) {`, ...inner.map((l) => "  " + l), `}`];
+  };
   for (const [i0, i1, j0, j1] of tapRegions(o.kh, o.kw, o.mask)) {
-    const inner = [`let tap = i * ${U(o.kw)} + j;`, ...body];
-    const jLoop = j1 - j0 === 1 ? [`{`, `  let j = ${U(j0)};`, ...inner.map((l) => "  " + l), `}`] : [`for (var j = ${U(j0)}; j < ${U(j1)}; j++) {`, ...inner.map((l) => "  " + l), `}`];
-    if (i1 - i0 === 1) out.push(`{`, `  let i = ${U(i0)};`, ...jLoop.map((l) => "  " + l), `}`);
-    else out.push(`for (var i = ${U(i0)}; i < ${U(i1)}; i++) {`, ...jLoop.map((l) => "  " + l), `}`);
+    out.push(...loop("i", i0, i1, loop("j", j0, j1, [`let tap = i * ${U(o.kw)} + j;`, ...body])));
   }
   return out;
 }
 
 function check(o: ConvKernelOptions): void {
   for (const v of [o.kh, o.kw, o.tm, o.tn, o.wg]) if (!Number.isInteger(v) || v < 1) throw new RangeError(`conv kernel options ${JSON.stringify(o)}: sizes must be positive integers`);
+  if (o.packed && o.tm % 4) throw new RangeError(`conv kernel options ${JSON.stringify(o)}: packed needs tm % 4 == 0`);
 }
 
-const tag = (kind: string, o: ConvKernelOptions) => `conv2d_${kind}_${o.kh}x${o.kw}${o.mask === "none" ? "" : `_mask${o.mask}`}_t${o.tm}x${o.tn}_wg${o.wg}`;
+const tag = (kind: string, o: ConvKernelOptions) =>
+  `conv2d_${kind}_${o.kh}x${o.kw}${o.mask === "none" ? "" : `_mask${o.mask}`}_t${o.tm}x${o.tn}_wg${o.wg}${o.packed ? "_packed" : ""}${o.strided ? "_strided" : ""}`;
+
+/**
+ * Loads of the row operand for one k step. Scalar: `scalar(m)` is the element index of row m.
+ * Packed: `vecIndex` is the index of the step's first vec4 (rows r0..r0+3 of the block).
+ */
+function rowLoads(o: ConvKernelOptions, indent: string, name: string, src: string, scalar: (m: number) => string, vecIndex: string): string[] {
+  if (!o.packed) return seq(o.tm).map((m) => `${indent}let ${name}${m} = ${src}[${scalar(m)}];`);
+  return [
+    `${indent}let ${name}i = ${vecIndex};`,
+    ...seq(o.tm / 4).map((q) => `${indent}let ${name}q${q} = ${src}[${name}i + ${U(q)}];`),
+    ...seq(o.tm).map((m) => `${indent}let ${name}${m} = ${name}q${m >> 2}[${m & 3}];`),
+  ];
+}
 
 const accDecls = (tm: number, tn: number) => seq(tm).flatMap((m) => seq(tn).map((t) => `var acc${m}_${t} = 0.0;`));
 
@@ -144,7 +196,9 @@ export function conv2dForwardKernel(o: ConvKernelOptions): KernelSource<ConvPara
     `let NP = params.N * HoWo;`,
     `let wStride = params.CinG * ${U(KK)};`,
     // Rows past the group's end read the group's last row (clamped) and are never stored.
-    ...seq(tm).map((m) => `let wb${m} = min(co0 + ${U(m)}, coEnd - 1u) * wStride;`),
+    ...(o.packed
+      ? [`let RP4 = params.rowsP / 4u;`, `let wA = g * wStride * RP4 + (rb % params.rowBlocks) * ${U(tm / 4)};`]
+      : seq(tm).map((m) => `let wb${m} = min(co0 + ${U(m)}, coEnd - 1u) * wStride;`)),
     `let xg = g * params.CinG * HW;`,
     ...seq(tn).flatMap((t) => [
       `let p${t} = pb * ${U(wg * tn)} + ${U(t * wg)} + lid.x;`,
@@ -161,15 +215,16 @@ export function conv2dForwardKernel(o: ConvKernelOptions): KernelSource<ConvPara
       ...seq(tn).flatMap((t) => [
         `let yy${t} = y0${t} + i32(i * params.dh);`,
         `let xx${t} = x0${t} + i32(j * params.dw);`,
-        // u32(negative) wraps to a huge value, so one unsigned compare tests both ends.
-        `let ok${t} = u32(yy${t}) < params.H && u32(xx${t}) < params.W;`,
+        // u32(negative) wraps to a huge value, so one unsigned compare tests both ends. (`&`, not
+        // `&&`: a short-circuit is control flow, which lavapipe executes with masked stores.)
+        `let ok${t} = (u32(yy${t}) < params.H) & (u32(xx${t}) < params.W);`,
         `let a${t} = select(0u, xb${t} + u32(yy${t}) * params.W + u32(xx${t}), ok${t});`,
       ]),
       `for (var c = 0u; c < params.CinG; c++) {`,
       `  let xo = c * HW;`,
       `  let wo = c * ${U(KK)} + tap;`,
       ...seq(tn).map((t) => `  let v${t} = select(0.0, x[a${t} + xo], ok${t});`),
-      ...seq(tm).map((m) => `  let w${m} = w[wb${m} + wo];`),
+      ...rowLoads(o, "  ", "w", "w", (m) => `wb${m} + wo`, `wA + wo * RP4`),
       ...seq(tm).flatMap((m) => seq(tn).map((t) => `  acc${m}_${t} += w${m} * v${t};`)),
       `}`,
     ]),
@@ -183,7 +238,7 @@ export function conv2dForwardKernel(o: ConvKernelOptions): KernelSource<ConvPara
   return defineKernel({
     name: tag("fwd", o),
     params: CONV_PARAMS,
-    inputs: { x: "f32", w: "f32" },
+    inputs: { x: "f32", w: o.packed ? "vec4<f32>" : "f32" },
     outputs: { y: "f32" },
     workgroupSize: wg,
     body: raw(body.map((l) => "  " + l).join("\n")),
@@ -197,12 +252,14 @@ export function conv2dForwardKernel(o: ConvKernelOptions): KernelSource<ConvPara
  *   where oy·sh = iy + ph − i·dh and ox·sw = ix + pw − j·dw (both exact, 0 ≤ oy < Ho, 0 ≤ ox < Wo).
  *
  * With a stride, whether a tap contributes depends on iy mod sh (and ix mod sw). Input pixels are
- * therefore split into sh·sw phases (ry, rx) and every workgroup takes one phase: within a phase
- * the divisibility test is the same for the whole workgroup, so taps that cannot contribute are
- * skipped by a uniform branch instead of being multiplied by zero (3/4 of them at stride 2).
+ * therefore split into sh·sw phases (ry, rx), one dispatch each: within a phase the taps that
+ * contribute are an arithmetic progression in i and in j (sh | ry + ph − i·dh), so the tap loops
+ * step over the others instead of multiplying them by zero (3/4 of them at stride 2). Loop
+ * bounds rather than an `if`: lavapipe runs the body of an `if` with masked stores, which
+ * measured at half the speed.
  *
- * Workgroup L = pixelBlock + colBlocks·(phase + phases·rowBlock), rowBlock over (group, channel
- * block). Bindings: dy, w → dx. `extra` = sh·sw.
+ * Workgroup L = pixelBlock + colBlocks·rowBlock, rowBlock over (group, channel block).
+ * Bindings: dy, w → dx.
  */
 export function conv2dInputGradKernel(o: ConvKernelOptions): KernelSource<ConvParams> {
   check(o);
@@ -212,13 +269,11 @@ export function conv2dInputGradKernel(o: ConvKernelOptions): KernelSource<ConvPa
     `let L = wid.x + wid.y * nwg.x;`,
     `if (L >= params.total) { return; }`,
     `let pb = L % params.colBlocks;`,
-    `let rest = L / params.colBlocks;`,
-    `let phase = rest % params.extra;`,
-    `let rb = rest / params.extra;`,
+    `let rb = L / params.colBlocks;`,
     `let g = rb / params.rowBlocks;`,
     `let ci0 = (rb % params.rowBlocks) * ${U(tm)};`,
-    `let ry = phase / params.sw;`,
-    `let rx = phase % params.sw;`,
+    `let ry = params.ry;`,
+    `let rx = params.rx;`,
     // pixels of this phase: iy = ry + qy·sh for qy < Hq (Hq = 0 when the phase lies past the edge)
     `let Hq = select(0u, (params.H - ry + params.sh - 1u) / params.sh, ry < params.H);`,
     `let Wq = select(0u, (params.W - rx + params.sw - 1u) / params.sw, rx < params.W);`,
@@ -228,7 +283,9 @@ export function conv2dInputGradKernel(o: ConvKernelOptions): KernelSource<ConvPa
     `let HoWo = params.Ho * params.Wo;`,
     `let KKc = params.CinG * ${U(KK)};`,
     `let wg0 = g * params.CoutG * KKc;`,
-    ...seq(tm).map((m) => `let wb${m} = wg0 + min(ci0 + ${U(m)}, params.CinG - 1u) * ${U(KK)};`),
+    ...(o.packed
+      ? [`let RP4 = params.rowsP / 4u;`, `let wA = g * params.CoutG * ${U(KK)} * RP4 + ci0 / 4u;`]
+      : seq(tm).map((m) => `let wb${m} = wg0 + min(ci0 + ${U(m)}, params.CinG - 1u) * ${U(KK)};`)),
     ...seq(tn).flatMap((t) => [
       `let p${t} = pb * ${U(wg * tn)} + ${U(t * wg)} + lid.x;`,
       `let q${t} = min(p${t}, max(NP, 1u) - 1u);`,
@@ -241,29 +298,29 @@ export function conv2dInputGradKernel(o: ConvKernelOptions): KernelSource<ConvPa
     ...accDecls(tm, tn),
     `let sh = i32(params.sh);`,
     `let sw = i32(params.sw);`,
-    ...tapLoops(o, [
-      `let ty = i32(ry) + params.ph - i32(i * params.dh);`,
-      `let tx = i32(rx) + params.pw - i32(j * params.dw);`,
-      // Truncated remainder is 0 exactly when divisible, also for negative numerators, and the
-      // quotient is then exact: oy = qy + ty / sh.
-      `if (ty % sh == 0 && tx % sw == 0) {`,
-      `  let oyOff = ty / sh;`,
-      `  let oxOff = tx / sw;`,
-      ...seq(tn).flatMap((t) => [
-        `  let oy${t} = i32(qy${t}) + oyOff;`,
-        `  let ox${t} = i32(qx${t}) + oxOff;`,
-        `  let ok${t} = u32(oy${t}) < params.Ho && u32(ox${t}) < params.Wo;`,
-        `  let a${t} = select(0u, db${t} + u32(oy${t}) * params.Wo + u32(ox${t}), ok${t});`,
-      ]),
-      `  for (var k = 0u; k < params.CoutG; k++) {`,
-      `    let dyo = k * HoWo;`,
-      `    let wo = k * KKc + tap;`,
-      ...seq(tn).map((t) => `    let v${t} = select(0.0, dy[a${t} + dyo], ok${t});`),
-      ...seq(tm).map((m) => `    let w${m} = w[wb${m} + wo];`),
-      ...seq(tm).flatMap((m) => seq(tn).map((t) => `    acc${m}_${t} += w${m} * v${t};`)),
-      `  }`,
-      `}`,
-    ]),
+    ...tapLoops(
+      o,
+      [
+        // the loops only visit taps with sh | ty and sw | tx, so the quotients are exact
+        // (truncating division is exact on exact multiples, negative ones included)
+        `let oyOff = (i32(ry) + params.ph - i32(i * params.dh)) / sh;`,
+        `let oxOff = (i32(rx) + params.pw - i32(j * params.dw)) / sw;`,
+        ...seq(tn).flatMap((t) => [
+          `let oy${t} = i32(qy${t}) + oyOff;`,
+          `let ox${t} = i32(qx${t}) + oxOff;`,
+          `let ok${t} = (u32(oy${t}) < params.Ho) & (u32(ox${t}) < params.Wo);`,
+          `let a${t} = select(0u, db${t} + u32(oy${t}) * params.Wo + u32(ox${t}), ok${t});`,
+        ]),
+        `for (var k = 0u; k < params.CoutG; k++) {`,
+        `  let dyo = k * HoWo;`,
+        `  let wo = k * KKc + tap;`,
+        ...seq(tn).map((t) => `  let v${t} = select(0.0, dy[a${t} + dyo], ok${t});`),
+        ...rowLoads(o, "  ", "w", "w", (m) => `wb${m} + wo`, `wA + (k * ${U(KK)} + tap) * RP4`),
+        ...seq(tm).flatMap((m) => seq(tn).map((t) => `  acc${m}_${t} += w${m} * v${t};`)),
+        `}`,
+      ],
+      o.strided ?? true,
+    ),
     ...seq(tm).flatMap((m) => [
       `if (ci0 + ${U(m)} < params.CinG) {`,
       `  let cx = g * params.CinG + ci0 + ${U(m)};`,
@@ -276,30 +333,60 @@ export function conv2dInputGradKernel(o: ConvKernelOptions): KernelSource<ConvPa
   return defineKernel({
     name: tag("dgrad", o),
     params: CONV_PARAMS,
-    inputs: { dy: "f32", w: "f32" },
+    inputs: { dy: "f32", w: o.packed ? "vec4<f32>" : "f32" },
     outputs: { dx: "f32" },
     workgroupSize: wg,
     body: raw(body.map((l) => "  " + l).join("\n")),
   });
 }
 
+/** Compile-time shape of the weight-gradient kernel. */
+export interface ConvWeightGradOptions {
+  readonly kh: number;
+  readonly kw: number;
+  readonly mask: ConvMask;
+  /** Output channels per workgroup (uniform rows); with `packed`, a multiple of 4. */
+  readonly tm: number;
+  /** Lanes per workgroup, one input channel each. */
+  readonly wg: number;
+  /** Read dy as vec4s from the packed [G, N·Ho·Wo, rowsP] copy (see ConvKernelOptions.packed). */
+  readonly packed: boolean;
+  /** Horizontal stride and dilation are 1: slide a register window along each row instead of reloading every tap. */
+  readonly slide: boolean;
+}
+
 /**
  * Weight gradient: dW[o, c, tap] = Σ_{n, oy, ox} dy[n, o, oy, ox] · x[n, g·CinG + c, oy·sh − ph + i·dh, ox·sw − pw + j·dw].
  *
- * Rows are output channels (a workgroup's tm rows load dy uniformly), columns are the kept
- * (c, tap) pairs (col = c·nTaps + tap), and the long k dimension is the N·Ho·Wo output pixels.
- * Because the output is small and k is long, k is split into chunks of `extra` image rows
- * (n, oy) over workgroups (split-K): chunk s writes partial sums to part[s, o, col]. The caller
- * sums the chunks with `convWeightGradFinishKernel`, or binds the output directly when there is a
- * single chunk and no mask (then part[0, o, col] is exactly dW's layout). Walking (n, oy) rows and
- * then ox keeps divisions out of the inner loop.
+ * Rows are output channels (a workgroup's tm rows load dy uniformly); every lane owns one input
+ * channel c with all its kept taps, so the lane's tm × nTaps accumulators cover whole kernels and
+ * the masked taps are simply not among them. The long k dimension is the N·Ho·Wo output pixels,
+ * walked as (n, oy) rows and then ox, which keeps divisions out of the inner loop.
  *
- * Workgroup L = colBlock + colBlocks·(rowBlock + rowBlocks·G·chunk). Bindings: x, dy → part.
+ * Because every lane of a workgroup reads the same pixel, the bounds tests are uniform and only
+ * the channel offset differs between lanes. With horizontal stride and dilation 1 (`slide`), the
+ * taps of one kernel row read x[.., ix + j] and the next pixel reads the same values shifted by
+ * one, so each row keeps a register window of kw values and loads one new value per pixel: kh
+ * loads per pixel instead of kh·kw.
+ *
+ * The output is small and k is long, so k is split into chunks of `extra` image rows over
+ * workgroups (split-K): chunk s writes partial sums to part[s, o, c·nTaps + tap]; the caller sums
+ * the chunks with convWeightGradFinishKernel, or binds dW directly when there is a single chunk
+ * and no mask (part[0] is then exactly dW's layout).
+ *
+ * Workgroup L = channelBlock + colBlocks·(rowBlock + rowBlocks·G·chunk). Bindings: x, dy → part.
  */
-export function conv2dWeightGradKernel(o: ConvKernelOptions): KernelSource<ConvParams> {
-  check(o);
-  const { tm, tn, wg } = o;
+export function conv2dWeightGradKernel(o: ConvWeightGradOptions): KernelSource<ConvParams> {
+  for (const v of [o.kh, o.kw, o.tm, o.wg]) if (!Number.isInteger(v) || v < 1) throw new RangeError(`conv weight-grad options ${JSON.stringify(o)}: sizes must be positive integers`);
+  if (o.packed && o.tm % 4) throw new RangeError(`conv weight-grad options ${JSON.stringify(o)}: packed needs tm % 4 == 0`);
+  const { tm, wg } = o;
   const nTaps = keptTaps(o.kh, o.kw, o.mask);
+  // kept taps by kernel row: row i keeps j < jEnd[i] (a raster prefix: full rows, then a partial one)
+  const rows = seq(o.kh)
+    .map((i) => ({ i, jEnd: Math.max(0, Math.min(o.kw, nTaps - i * o.kw)) }))
+    .filter((r) => r.jEnd > 0);
+  const dVal = (m: number) => `d${m}`;
+  const fmas = (i: number, j: number, v: string) => seq(tm).map((m) => `    acc${m}_${i * o.kw + j} += ${dVal(m)} * ${v};`);
   const body = [
     `let L = wid.x + wid.y * nwg.x;`,
     `if (L >= params.total) { return; }`,
@@ -311,61 +398,98 @@ export function conv2dWeightGradKernel(o: ConvKernelOptions): KernelSource<ConvP
     `let g = rb / params.rowBlocks;`,
     `let co0 = g * params.CoutG + (rb % params.rowBlocks) * ${U(tm)};`,
     `let coEnd = (g + 1u) * params.CoutG;`,
-    `let NCOL = params.CinG * ${U(nTaps)};`,
     `let HW = params.H * params.W;`,
     `let HoWo = params.Ho * params.Wo;`,
     `let R = params.N * params.Ho;`,
     `let r0 = chunk * params.extra;`,
     `let r1 = min(r0 + params.extra, R);`,
-    ...seq(tm).map((m) => `let dc${m} = min(co0 + ${U(m)}, coEnd - 1u) * HoWo;`),
-    ...seq(tn).flatMap((t) => [
-      `let col${t} = cb * ${U(wg * tn)} + ${U(t * wg)} + lid.x;`,
-      `let cc${t} = min(col${t}, NCOL - 1u);`,
-      `let c${t} = cc${t} / ${U(nTaps)};`,
-      `let tap${t} = cc${t} - c${t} * ${U(nTaps)};`,
-      `let ki${t} = tap${t} / ${U(o.kw)};`,
-      `let xc${t} = (g * params.CinG + c${t}) * HW;`,
-      `let yOff${t} = i32(ki${t} * params.dh) - params.ph;`,
-      `let xOff${t} = i32((tap${t} - ki${t} * ${U(o.kw)}) * params.dw) - params.pw;`,
-    ]),
-    ...accDecls(tm, tn),
+    `let c = cb * ${U(wg)} + lid.x;`,
+    // lanes past the group's channels read its last channel and store nothing
+    `let xc = (g * params.CinG + min(c, params.CinG - 1u)) * HW;`,
+    ...(o.packed
+      ? [`let RP4 = params.rowsP / 4u;`, `let dA = g * params.N * HoWo * RP4 + (rb % params.rowBlocks) * ${U(tm / 4)};`]
+      : seq(tm).map((m) => `let dc${m} = min(co0 + ${U(m)}, coEnd - 1u) * HoWo;`)),
+    ...rows.flatMap(({ i, jEnd }) => seq(jEnd).map((j) => seq(tm).map((m) => `var acc${m}_${i * o.kw + j} = 0.0;`).join(" "))),
     `for (var r = r0; r < r1; r++) {`,
     `  let n = r / params.Ho;`,
     `  let oy = r - n * params.Ho;`,
     `  let dRow = n * params.Cout * HoWo + oy * params.Wo;`,
-    `  let xn = n * params.Cin * HW;`,
-    ...seq(tn).flatMap((t) => [
-      `  let yy${t} = i32(oy * params.sh) + yOff${t};`,
-      `  let yok${t} = u32(yy${t}) < params.H;`,
-      `  let xr${t} = xn + xc${t} + u32(yy${t}) * params.W;`,
+    `  let pRow = r * params.Wo;`,
+    `  let xn = n * params.Cin * HW + xc;`,
+    ...rows.flatMap(({ i }) => [
+      `  let yy${i} = i32(oy * params.sh) - params.ph + ${i}i * i32(params.dh);`,
+      `  let yok${i} = u32(yy${i}) < params.H;`,
+      `  let xr${i} = xn + u32(yy${i}) * params.W;`,
     ]),
-    `  for (var ox = 0u; ox < params.Wo; ox++) {`,
-    `    let xs = i32(ox * params.sw);`,
-    ...seq(tn).flatMap((t) => [
-      `    let xx${t} = xs + xOff${t};`,
-      `    let ok${t} = yok${t} && u32(xx${t}) < params.W;`,
-      `    let v${t} = select(0.0, x[select(0u, xr${t} + u32(xx${t}), ok${t})], ok${t});`,
-    ]),
-    ...seq(tm).map((m) => `    let d${m} = dy[dRow + dc${m} + ox];`),
-    ...seq(tm).flatMap((m) => seq(tn).map((t) => `    acc${m}_${t} += d${m} * v${t};`)),
-    `  }`,
+    ...(o.slide ? slideLoop(o, rows, tm, fmas) : directLoop(o, rows, tm, fmas)),
     `}`,
-    `let pBase = chunk * params.Cout * NCOL;`,
+    `let pBase = chunk * params.Cout * ${U(nTaps)} * params.CinG;`,
+    `let NCOL = params.CinG * ${U(nTaps)};`,
+    `if (c < params.CinG) {`,
     ...seq(tm).flatMap((m) => [
-      `if (co0 + ${U(m)} < coEnd) {`,
-      `  let po = pBase + (co0 + ${U(m)}) * NCOL;`,
-      ...seq(tn).map((t) => `  if (col${t} < NCOL) { part[po + col${t}] = acc${m}_${t}; }`),
-      `}`,
+      `  if (co0 + ${U(m)} < coEnd) {`,
+      `    let po = pBase + (co0 + ${U(m)}) * NCOL + c * ${U(nTaps)};`,
+      ...rows.flatMap(({ i, jEnd }) => seq(jEnd).map((j) => `    part[po + ${U(i * o.kw + j)}] = acc${m}_${i * o.kw + j};`)),
+      `  }`,
     ]),
+    `}`,
   ];
   return defineKernel({
-    name: tag("wgrad", o),
+    name: `conv2d_wgrad_${o.kh}x${o.kw}${o.mask === "none" ? "" : `_mask${o.mask}`}_t${tm}_wg${wg}${o.packed ? "_packed" : ""}${o.slide ? "_slide" : ""}`,
     params: CONV_PARAMS,
-    inputs: { x: "f32", dy: "f32" },
+    inputs: { x: "f32", dy: o.packed ? "vec4<f32>" : "f32" },
     outputs: { part: "f32" },
     workgroupSize: wg,
     body: raw(body.map((l) => "  " + l).join("\n")),
   });
+}
+
+type KeptRows = readonly { readonly i: number; readonly jEnd: number }[];
+type Fmas = (i: number, j: number, v: string) => string[];
+
+/** The tm dy values of pixel (pRow + ox), uniform across the workgroup. */
+function dyLoads(o: ConvWeightGradOptions, tm: number): string[] {
+  if (!o.packed) return seq(tm).map((m) => `    let d${m} = dy[dRow + dc${m} + ox];`);
+  return [
+    `    let di = dA + (pRow + ox) * RP4;`,
+    ...seq(tm / 4).map((q) => `    let dq${q} = dy[di + ${U(q)}];`),
+    ...seq(tm).map((m) => `    let d${m} = dq${m >> 2}[${m & 3}];`),
+  ];
+}
+
+/** x at (row i, column expression ix): zero outside the image. */
+const xAt = (i: number, ix: string) => `select(0.0, x[select(0u, xr${i} + u32(${ix}), yok${i} & (u32(${ix}) < params.W))], yok${i} & (u32(${ix}) < params.W))`;
+
+/** Any stride: every kept tap loads its own value. */
+function directLoop(o: ConvWeightGradOptions, rows: KeptRows, tm: number, fmas: Fmas): string[] {
+  return [
+    `  for (var ox = 0u; ox < params.Wo; ox++) {`,
+    `    let xs = i32(ox * params.sw) - params.pw;`,
+    ...dyLoads(o, tm),
+    ...rows.flatMap(({ i, jEnd }) =>
+      seq(jEnd).flatMap((j) => [`    let v${i}_${j} = ${xAt(i, `xs + ${j}i * i32(params.dw)`)};`, ...fmas(i, j, `v${i}_${j}`)]),
+    ),
+    `  }`,
+  ];
+}
+
+/**
+ * Stride and dilation 1: row i's tap j reads x at ox − pw + j. Window slot k holds that value for
+ * j = k; every pixel loads the last slot, uses the window, then shifts it down by one.
+ */
+function slideLoop(o: ConvWeightGradOptions, rows: KeptRows, tm: number, fmas: Fmas): string[] {
+  return [
+    ...rows.flatMap(({ i, jEnd }) => seq(jEnd - 1).map((k) => `  var w${i}_${k} = ${xAt(i, `${k}i - params.pw`)};`)),
+    `  for (var ox = 0u; ox < params.Wo; ox++) {`,
+    `    let xs = i32(ox) - params.pw;`,
+    ...dyLoads(o, tm),
+    ...rows.flatMap(({ i, jEnd }) => [
+      `    let w${i}_${jEnd - 1} = ${xAt(i, `xs + ${jEnd - 1}i`)};`,
+      ...seq(jEnd).flatMap((j) => fmas(i, j, `w${i}_${j}`)),
+      ...seq(jEnd - 1).map((k) => `    w${i}_${k} = w${i}_${k + 1};`),
+    ]),
+    `  }`,
+  ];
 }
 
 /** Uniforms of the split-K finishing pass. */
@@ -396,6 +520,45 @@ export function convWeightGradFinishKernel(wg = 64): KernelSource<typeof WGRAD_F
         `  for (var k = 0u; k < params.chunks; k++) { s += part[k * params.chunkStride + at]; }`,
         `}`,
         `dw[e] = s;`,
+      ]
+        .map((l) => "  " + l)
+        .join("\n"),
+    ),
+  });
+}
+
+/** Uniforms of convPackKernel. */
+export const CONV_PACK_PARAMS = { total: "u32", rows: "u32", rowsP: "u32", nb: "u32", nc: "u32", sa: "u32", sb: "u32", rowStride: "u32" } as const;
+
+/**
+ * Packs a conv operand for the `packed` kernels: out[(o, r)] = r < rows ? src[a·sa + b·sb + c + r·rowStride] : 0
+ * for r < rowsP and o = (a·nb + b)·nc + c. The three uses (G groups, K = kh·kw):
+ *   forward weights   o = (g, c, tap), r = output channel in g:  nb = 1, nc = CinG·K, sa = CoutG·CinG·K, rowStride = CinG·K
+ *   input-grad weights o = (g·CoutG + k, tap), r = input channel: nb = 1, nc = K, sa = CinG·K, rowStride = K
+ *   weight-grad dy    o = (g, n, pixel), r = output channel in g:  nb = N, nc = Ho·Wo, sa = CoutG·Ho·Wo, sb = Cout·Ho·Wo, rowStride = Ho·Wo
+ * Rows past `rows` are zero, so a block that overhangs the channel count multiplies zeros.
+ * Bindings: src → out.
+ */
+export function convPackKernel(wg = 64): KernelSource<typeof CONV_PACK_PARAMS> {
+  return defineKernel({
+    name: `conv2d_pack_wg${wg}`,
+    params: CONV_PACK_PARAMS,
+    inputs: { src: "f32" },
+    outputs: { out: "f32" },
+    workgroupSize: wg,
+    body: raw(
+      [
+        `let e = gid.x + gid.y * nwg.x * ${U(wg)};`,
+        `if (e >= params.total) { return; }`,
+        `let r = e % params.rowsP;`,
+        `let o = e / params.rowsP;`,
+        `let c = o % params.nc;`,
+        `let ab = o / params.nc;`,
+        `let b = ab % params.nb;`,
+        `let a = ab / params.nb;`,
+        `var v = 0.0;`,
+        `if (r < params.rows) { v = src[a * params.sa + b * params.sb + c + r * params.rowStride]; }`,
+        `out[e] = v;`,
       ]
         .map((l) => "  " + l)
         .join("\n"),
