@@ -21,10 +21,14 @@ export function grid1d(workgroups: number, maxPerDim = 65535): [number, number, 
   return [x, y, 1];
 }
 
+/** Compute passes timed per batch at DEBUG ≥ 4 (when the adapter has timestamp-query). */
+const MAX_TIMED = 256;
+
 export class CommandBatch {
   readonly encoder: GPUCommandEncoder;
   #uniforms: GPUBuffer[] = [];
   #count = 0;
+  #timing: { set: GPUQuerySet; labels: string[] } | null = null;
   constructor(
     readonly dev: Device,
     label = "latent batch",
@@ -50,7 +54,7 @@ export class CommandBatch {
       layout: k.layout,
       entries: [{ binding: 0, resource: { buffer: u } }, ...buffers.map((b, i) => ({ binding: i + 1, resource: { buffer: b } }))],
     });
-    const pass = this.encoder.beginComputePass({ label });
+    const pass = this.encoder.beginComputePass({ label, timestampWrites: this.#timestamp(label) });
     pass.setPipeline(k.pipeline);
     pass.setBindGroup(0, bg);
     pass.dispatchWorkgroups(workgroups[0], workgroups[1], workgroups[2]);
@@ -68,8 +72,38 @@ export class CommandBatch {
     return this.#count;
   }
 
+  /** DEBUG ≥ 4: a timestamp pair around each pass, printed once the GPU is done. */
+  #timestamp(label: string): GPUComputePassTimestampWrites | undefined {
+    if (debugLevel() < 4 || !this.dev.features.has("timestamp-query")) return undefined;
+    this.#timing ??= { set: this.dev.gpu.createQuerySet({ type: "timestamp", count: 2 * MAX_TIMED, label: "dispatch timings" }), labels: [] };
+    const i = this.#timing.labels.length;
+    if (i >= MAX_TIMED) return undefined;
+    this.#timing.labels.push(label);
+    return { querySet: this.#timing.set, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 };
+  }
+
+  #resolveTimings(): (() => Promise<void>) | null {
+    const t = this.#timing;
+    if (!t || !t.labels.length) return null;
+    const bytes = t.labels.length * 16;
+    const resolved = this.dev.gpu.createBuffer({ size: bytes, usage: BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC, label: "timings" });
+    const staging = this.dev.gpu.createBuffer({ size: bytes, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST, label: "timings readback" });
+    this.encoder.resolveQuerySet(t.set, 0, 2 * t.labels.length, resolved, 0);
+    this.encoder.copyBufferToBuffer(resolved, 0, staging, 0, bytes);
+    return async () => {
+      await staging.mapAsync(MapMode.READ);
+      const ns = new BigUint64Array(staging.getMappedRange());
+      t.labels.forEach((l, i) => console.info(`[latent] ${l}: ${(Number(ns[2 * i + 1]! - ns[2 * i]!) / 1e6).toFixed(3)} ms (GPU)`));
+      staging.destroy();
+      resolved.destroy();
+      t.set.destroy();
+    };
+  }
+
   submit(): void {
+    const report = this.#resolveTimings();
     this.dev.gpu.queue.submit([this.encoder.finish()]);
+    if (report) void report().catch(() => undefined);
     const us = this.#uniforms;
     this.#uniforms = [];
     // destroy() after submit is safe: WebGPU keeps the memory alive until the work completes.

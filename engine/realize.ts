@@ -331,7 +331,7 @@ function planRoot(dev: Device, t: Tensor, isRoot: (t: Tensor) => boolean, maxIn:
     case "index":
       return asSteps(planElementwise(t, boundary, maxIn, label));
     case "reduce":
-      return asSteps(planReduce(dev, t, boundary, maxIn, label));
+      return planReduce(dev, t, boundary, maxIn, label);
     case "softmax":
       return asSteps(planSoftmax(dev, t, boundary, maxIn, label));
     case "matmul":
@@ -360,12 +360,27 @@ function planElementwise(t: Tensor, boundary: (x: Tensor) => boolean, maxIn: num
   return { root: t, kernel, inputs: b.inputs, params: paramValues(b.params), workgroups: grid1d(Math.ceil(n / WG)), label };
 }
 
-function planReduce(dev: Device, t: Tensor, boundary: (x: Tensor) => boolean, maxIn: number, label: string): Plan {
+/** Identity of each splittable reduction, as WGSL (for padding the last chunk). */
+const REDUCE_IDENTITY = { sum: "0.0", prod: "1.0", max: "(-inf_f32())", min: "inf_f32()" } as const;
+
+/**
+ * Reductions. A few very long rows (a loss summed over a whole batch) would run on one workgroup,
+ * i.e. one CPU thread on the software drivers, so they are split: pass 1 reduces `chunks` pieces
+ * of every row into a scratch buffer, pass 2 reduces the pieces (same op, deterministic order).
+ */
+function planReduce(dev: Device, t: Tensor, boundary: (x: Tensor) => boolean, maxIn: number, label: string): KernelPlan {
   const x = t.inputs[0]!;
   const axes = t.attrs.axes as number[];
   const outer = numel(t.shape);
   const rShape = axes.map((a) => x.shape[a]!);
   const R = numel(rShape);
+  const op = (t.op as { reduce: "sum" | "max" | "min" | "argmax" | "argmin" | "prod" }).reduce;
+  const tuning = rowTuning(dev.info.driver, dev.limits.maxComputeInvocationsPerWorkgroup);
+  const maxDim = dev.limits.maxComputeWorkgroupsPerDimension;
+  const split = op !== "argmax" && op !== "argmin" && outer < 16 && R >= 16384;
+  const chunks = split ? Math.min(32, Math.ceil(R / 4096)) : 1;
+  const L = Math.ceil(R / chunks);
+
   const b = new FusedBuilder(boundary);
   const elem = b.fn("element", [["o", "u32"], ["r", "u32"]], "f32", ([o, r]) => {
     const oc = b.unravel(o!, t.shape);
@@ -375,14 +390,33 @@ function planReduce(dev: Device, t: Tensor, boundary: (x: Tensor) => boolean, ma
     return x.dtype === "f32" ? v : raw(`f32(${v})`);
   });
   checkBindings(b, 0, maxIn, t);
-  const op = (t.op as { reduce: "sum" | "max" | "min" | "argmax" | "argmin" | "prod" }).reduce;
-  const kernel = reduceKernel({
+  const prologue = { inputs: b.inputDecls(), prelude: b.prelude(), params: paramsRecord(b.params) };
+  if (!split) {
+    const kernel = reduceKernel({ op, ...tuning, prologue: { ...prologue, element: (o: Wgsl, r: Wgsl) => raw(`${elem}(${o}, ${r})`) } });
+    const launch = kernel.launch(outer, R, maxDim);
+    return asSteps({ root: t, kernel: kernel as unknown as KernelSource<Params>, inputs: b.inputs, params: { ...launch.params, ...paramValues(b.params) }, workgroups: launch.workgroups, label });
+  }
+  const ident = REDUCE_IDENTITY[op as keyof typeof REDUCE_IDENTITY];
+  // pass 1: row o·chunks + c covers r ∈ [c·L, (c+1)·L) of row o
+  const first = reduceKernel({
     op,
-    ...rowTuning(dev.info.driver, dev.limits.maxComputeInvocationsPerWorkgroup),
-    prologue: { inputs: b.inputDecls(), prelude: b.prelude(), params: paramsRecord(b.params), element: (o: Wgsl, r: Wgsl) => raw(`${elem}(${o}, ${r})`) },
+    ...tuning,
+    prologue: {
+      ...prologue,
+      element: (o: Wgsl, r: Wgsl) =>
+        raw(`select(${ident}, ${elem}(${o} / ${chunks}u, (${o} % ${chunks}u) * ${L}u + ${r}), (${o} % ${chunks}u) * ${L}u + ${r} < ${R}u)`),
+    },
   });
-  const launch = kernel.launch(outer, R, dev.limits.maxComputeWorkgroupsPerDimension);
-  return { root: t, kernel: kernel as unknown as KernelSource<Params>, inputs: b.inputs, params: { ...launch.params, ...paramValues(b.params) }, workgroups: launch.workgroups, label };
+  const l1 = first.launch(outer * chunks, L, maxDim);
+  const second = reduceKernel({ op, ...tuning, prologue: { inputs: { partial: "f32" }, element: (o: Wgsl, r: Wgsl) => raw(`partial[${o} * ${chunks}u + ${r}]`) } });
+  const l2 = second.launch(outer, chunks, maxDim);
+  return {
+    temps: [outer * chunks * 4],
+    steps: [
+      { kernel: first as unknown as KernelSource<Params>, bindings: [...b.inputs, { temp: 0 }], params: { ...l1.params, ...paramValues(b.params) }, workgroups: l1.workgroups, label: `${label} (pass 1/2)` },
+      { kernel: second as unknown as KernelSource<Params>, bindings: [{ temp: 0 }, "out"], params: { ...l2.params }, workgroups: l2.workgroups, label: `${label} (pass 2/2)` },
+    ],
+  };
 }
 
 function planSoftmax(dev: Device, t: Tensor, boundary: (x: Tensor) => boolean, maxIn: number, label: string): Plan {
