@@ -26,6 +26,12 @@ export interface InitOptions {
   pollBackoff?: boolean;
   /** Node: Dawn toggles, e.g. ["disable_robustness"]. */
   dawnToggles?: string[];
+  /**
+   * Choose kernel tilings by measuring the candidates at first use of each shape class (a few
+   * seconds of compiling and timing, once per class per device) instead of the measured
+   * per-driver defaults. Also LATENT_AUTOTUNE=1.
+   */
+  autotune?: boolean;
   /** Make this device the default for tensor creation (default true). */
   makeDefault?: boolean;
   label?: string;
@@ -54,6 +60,8 @@ export class Device {
   readonly features: ReadonlySet<string>;
   /** Per-device scratch for other modules (keyed caches, tuned tilings). */
   readonly cache = new Map<string, unknown>();
+  /** Measure kernel candidates at first use (see InitOptions.autotune). */
+  autotune = false;
 
   constructor(
     readonly gpu: GPUDevice,
@@ -231,6 +239,8 @@ export async function init(opts: InitOptions = {}): Promise<Device> {
     const device = await adapter.requestDevice({ label: opts.label ?? "latent", requiredFeatures, requiredLimits });
     dev = new Device(device, summarize(adapter.info, adapter.features as unknown as Iterable<string>, driver), true);
   }
+  const envTune = typeof process !== "undefined" ? process.env?.LATENT_AUTOTUNE : undefined;
+  dev.autotune = opts.autotune ?? (envTune === "1" || envTune === "true");
   if (opts.makeDefault !== false) defaultDevice = dev;
   return dev;
 }

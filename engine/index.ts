@@ -33,3 +33,4 @@ export { saveSafetensors, loadSafetensors, loadSafetensorsWithMetadata, loadInto
 export { compile, CompileError, onReplay, type CompiledStep, type CompiledStats } from "./compile.js";
 export { conv2d, conv2dInputGrad, conv2dWeightGrad, convTranspose2d, maskedConv2d, verticalStackConv, horizontalStackConv, downShift, type Conv2dOptions, type ConvTranspose2dOptions, type MaskedConv2dOptions, type Padding, type Pair } from "./ops/conv.js";
 export { GpuAccumulator } from "./accumulate.js";
+export { avgPool2d, maxPool2d, upsample, type AvgPool2dOptions, type MaxPool2dOptions, type UpsampleOptions } from "./ops/pool.js";

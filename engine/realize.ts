@@ -20,7 +20,7 @@ import { isKernelRoot, type KernelPlan, type KernelStep } from "./ops/op.js";
 import { numel, stridesOf } from "./shape.js";
 import { Tensor } from "./tensor.js";
 import { debugLevel } from "./debug.js";
-import { pickMatmulTiling } from "./tuning.js";
+import { autotuneMatmul, pickMatmulTiling } from "./tuning.js";
 
 const WG = 64;
 
@@ -231,6 +231,16 @@ async function realizeNow(dev: Device, targets: Tensor[]): Promise<void> {
 
   // kernel-kind ops read their inputs as contiguous buffers
   for (const t of order) if (t.op.kind === "kernel" && roots.has(t)) for (const x of t.inputs) if (!x.isRealized) roots.add(x);
+
+  // opt-in: measure matmul tilings for new shape classes before planning
+  if (dev.autotune) {
+    for (const t of order) {
+      if (t.op.kind !== "matmul") continue;
+      const A = matmulOperand(t.inputs[0]!, isRoot), B = matmulOperand(t.inputs[1]!, isRoot);
+      const [, M, N] = t.shape as [number, number, number];
+      if (A && B) await autotuneMatmul(dev, { M, N, K: t.inputs[0]!.shape[2]!, batch: t.shape[0]!, transA: A.trans, transB: B.trans });
+    }
+  }
 
   // plan kernels, splitting fused regions that bind too many buffers
   const maxIn = dev.maxStorageBuffers - 1;

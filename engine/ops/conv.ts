@@ -158,15 +158,19 @@ interface Tiling extends ConvTiling {
  * Register blocks per kernel and driver, from bench/conv-kernels.ts. `tm` shrinks for layers with
  * few channels per group (depthwise: 1) so a workgroup does not compute rows it would discard.
  */
-function pickTiling(dev: Device, kind: ConvKind, rows: number): Tiling {
+function pickTiling(dev: Device, kind: ConvKind, rows: number, cols: number): Tiling {
   const swift = dev.info.driver === "swiftshader" || (dev.info.driver === "browser" && /swiftshader/i.test(dev.info.description));
   const defaults: Record<ConvKind, Tiling> = swift
     ? { fwd: { tm: 8, tn: 2, wg: 64, packed: false }, dgrad: { tm: 8, tn: 2, wg: 64, packed: false }, wgrad: { tm: 8, tn: 1, wg: 32, packed: false } }
     : { fwd: { tm: 16, tn: 8, wg: 32, packed: true }, dgrad: { tm: 16, tn: 8, wg: 32, packed: true }, wgrad: { tm: 16, tn: 1, wg: 32, packed: true } };
   const base: Tiling = forcedTiling(kind) ?? defaults[kind];
-  let tm = base.tm;
-  while (tm > 1 && tm / 2 >= rows) tm /= 2;
-  return { ...base, tm };
+  // Few rows: one block of 4 (1 for depthwise) instead of a mostly idle 16. Few columns: fewer
+  // per lane. Besides wasting less work, small blocks compile much faster (lavapipe takes
+  // seconds for the 16×8 block), which is what tiny layers and tests mostly see.
+  const tm = rows === 1 ? 1 : rows <= 4 ? Math.min(4, base.tm) : base.tm;
+  let tn = base.tn;
+  while (tn > 1 && (base.wg * tn) / 2 >= cols) tn /= 2;
+  return { ...base, tm, tn };
 }
 
 /** `LATENT_CONV_TILING='{"fwd":{"tm":8,"tn":4,"wg":64}}'` forces a tiling per kernel kind (experiments). */
@@ -189,36 +193,59 @@ function cached(dev: Device, key: string, make: () => KernelSource<Params>): Ker
 function geomParams(g: ConvGeometry) {
   return {
     N: g.N, Cin: g.Cin, H: g.H, W: g.W, Cout: g.Cout, Ho: g.Ho, Wo: g.Wo,
-    CinG: g.Cin / g.groups, CoutG: g.Cout / g.groups, sh: g.sh, sw: g.sw, ph: g.ph, pw: g.pw, dh: g.dh, dw: g.dw,
+    CinG: g.Cin / g.groups, CoutG: g.Cout / g.groups, sh: g.sh, sw: g.sw, ph: g.ph, pw: g.pw, dh: g.dh, dw: g.dw, kh: g.kh, kw: g.kw,
     // per-kernel fields, overridden where used
-    extra: 0, rowsP: 0, ry: 0, rx: 0, iFirst: 0, iStep: 1, jFirst: 0, jStep: 1,
+    extra: 0, rowsP: 0, ry: 0, rx: 0, iFirst: 0, iStep: 1, jFirst: 0, jStep: 1, nTaps: 0, iLo: 0, unitsPerC: 1,
   };
 }
 
 const geomOf = (t: Tensor) => t.attrs.geom as ConvGeometry;
 const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
 
+/** Weight-gradient lanes hold a whole kernel up to this many taps, else one kernel row. */
+const MAX_WHOLE_KERNEL_TAPS = 9;
+
 /** Compile-time options of a kernel: the tiling, packed when the row block is a whole number of vec4s. */
-function kernelOptions(dev: Device, kind: ConvKind, g: ConvGeometry, rows: number): ConvKernelOptions {
-  const tl = pickTiling(dev, kind, rows);
-  return { kh: g.kh, kw: g.kw, mask: g.mask, ...tl, packed: tl.packed && tl.tm % 4 === 0 };
+function kernelOptions(dev: Device, kind: ConvKind, g: ConvGeometry, rows: number, cols: number): ConvKernelOptions {
+  const tl = pickTiling(dev, kind, rows, cols);
+  return { mask: g.mask, tm: tl.tm, tn: tl.tn, wg: tl.wg, packed: tl.packed && tl.tm % 4 === 0 };
+}
+
+/** One dispatch of the weight-gradient kernel: its compile-time rows and where its units start. */
+interface WeightGradPass {
+  o: ConvWeightGradOptions;
+  iLo: number;
+  unitsPerC: number;
 }
 
 /**
- * The weight-gradient kernel holds tm × nTaps accumulators per lane, so tm shrinks for big
- * kernels (≤ ~160 accumulators); lanes are input channels, so the workgroup shrinks for layers
- * with few of them.
+ * How the weight gradient is cut into lanes. Small kernels (≤ 9 taps): a lane holds a whole
+ * kernel of one input channel (its kept rows). Larger ones: a lane holds one kernel row, and a
+ * masked kernel's partial centre row is a second pass. tm shrinks so a lane keeps ≤ 144
+ * accumulators; the workgroup shrinks for layers with few units.
  */
-function weightGradOptions(dev: Device, g: ConvGeometry): ConvWeightGradOptions {
+function weightGradPasses(dev: Device, g: ConvGeometry): WeightGradPass[] {
   const CinG = g.Cin / g.groups, CoutG = g.Cout / g.groups;
   const nTaps = keptTaps(g.kh, g.kw, g.mask);
-  const tl = pickTiling(dev, "wgrad", CoutG);
-  let tm = tl.tm;
-  while (tm > 4 && tm * nTaps > 160) tm /= 2;
-  let wg = tl.wg;
-  while (wg > 8 && wg / 2 >= CinG) wg /= 2;
-  const packed = tl.packed && tm % 4 === 0;
-  return { kh: g.kh, kw: g.kw, mask: g.mask, tm, wg, packed, slide: g.sw === 1 && g.dw === 1 };
+  const full = Math.floor(nTaps / g.kw), rest = nTaps % g.kw;
+  const tl = pickTiling(dev, "wgrad", CoutG, 1);
+  const shapes: { rows: number[]; iLo: number; unitsPerC: number }[] = [];
+  if (g.kh * g.kw <= MAX_WHOLE_KERNEL_TAPS) {
+    const rows = [...Array<number>(full).fill(g.kw), ...(rest ? [rest] : [])];
+    if (rows.length) shapes.push({ rows, iLo: 0, unitsPerC: 1 });
+  } else {
+    if (full) shapes.push({ rows: [g.kw], iLo: 0, unitsPerC: full });
+    if (rest) shapes.push({ rows: [rest], iLo: full, unitsPerC: 1 });
+  }
+  return shapes.map(({ rows, iLo, unitsPerC }) => {
+    const taps = rows.reduce((a, b) => a + b, 0);
+    let tm = tl.tm;
+    while (tm > 4 && tm * taps > 144) tm /= 2;
+    const units = CinG * unitsPerC;
+    const wg = units <= 8 ? 8 : tl.wg;
+    const o: ConvWeightGradOptions = { rows, tm, wg, packed: tl.packed && tm % 4 === 0, slide: g.sw === 1 && g.dw === 1 };
+    return { o, iLo, unitsPerC };
+  });
 }
 
 /** The packing step (see convPackKernel) writing temp 0. */
@@ -237,7 +264,7 @@ function planForward(t: Tensor, ctx: PlanContext): KernelPlan {
   const g = geomOf(t);
   const [x, w] = t.inputs as [Tensor, Tensor];
   const CinG = g.Cin / g.groups, CoutG = g.Cout / g.groups, KK = g.kh * g.kw;
-  const o = kernelOptions(ctx.dev, "fwd", g, CoutG);
+  const o = kernelOptions(ctx.dev, "fwd", g, CoutG, g.N * g.Ho * g.Wo);
   const kernel = cached(ctx.dev, `fwd${JSON.stringify(o)}`, () => conv2dForwardKernel(o) as unknown as KernelSource<Params>);
   const colBlocks = Math.ceil((g.N * g.Ho * g.Wo) / (o.wg * o.tn));
   const rowBlocks = Math.ceil(CoutG / o.tm);
@@ -274,7 +301,7 @@ function planInputGrad(t: Tensor, ctx: PlanContext): KernelPlan {
   const g = geomOf(t);
   const [dy, w] = t.inputs as [Tensor, Tensor];
   const CinG = g.Cin / g.groups, KK = g.kh * g.kw;
-  const o = { ...kernelOptions(ctx.dev, "dgrad", g, CinG), strided: g.sh > 1 || g.sw > 1 };
+  const o = { ...kernelOptions(ctx.dev, "dgrad", g, CinG, g.N * Math.ceil(g.H / g.sh) * Math.ceil(g.W / g.sw)), strided: g.sh > 1 || g.sw > 1 };
   const kernel = cached(ctx.dev, `dgrad${JSON.stringify(o)}`, () => conv2dInputGradKernel(o) as unknown as KernelSource<Params>);
   const rowBlocks = Math.ceil(CinG / o.tm);
   const rowsP = roundUp(CinG, o.tm);
@@ -308,48 +335,53 @@ function planWeightGrad(t: Tensor, ctx: PlanContext): KernelPlan {
   const g = geomOf(t);
   const [x, dy] = t.inputs as [Tensor, Tensor];
   const CinG = g.Cin / g.groups, CoutG = g.Cout / g.groups, KK = g.kh * g.kw;
-  const o = weightGradOptions(ctx.dev, g);
-  const kernel = cached(ctx.dev, `wgrad${JSON.stringify(o)}`, () => conv2dWeightGradKernel(o) as unknown as KernelSource<Params>);
   const nTaps = keptTaps(g.kh, g.kw, g.mask);
+  const passes = weightGradPasses(ctx.dev, g);
   const ncol = CinG * nTaps;
-  const colBlocks = Math.ceil(CinG / o.wg);
-  const rowBlocks = Math.ceil(CoutG / o.tm);
-  const tiles = colBlocks * rowBlocks * g.groups;
+  const HoWo = g.Ho * g.Wo;
+  // split-K: enough chunks that the first pass alone has WGRAD_MIN_WORKGROUPS workgroups
+  const first = passes[0];
+  const tilesOf = (p: WeightGradPass) => Math.ceil((CinG * p.unitsPerC) / p.o.wg) * Math.ceil(CoutG / p.o.tm) * g.groups;
   const R = g.N * g.Ho;
-  // chunks of at least 2 image rows, so the partial sums stay a small fraction of the work
-  const want = Math.max(1, Math.min(Math.ceil(WGRAD_MIN_WORKGROUPS / tiles), Math.floor(R / 2)));
+  const want = first ? Math.max(1, Math.min(Math.ceil(WGRAD_MIN_WORKGROUPS / tilesOf(first)), Math.floor(R / 2))) : 1;
   const rowsPerChunk = Math.ceil(R / want);
   const chunks = Math.ceil(R / rowsPerChunk);
-  const total = tiles * chunks;
   const direct = chunks === 1 && g.mask === "none";
-  const rowsP = roundUp(CoutG, o.tm);
-  const HoWo = g.Ho * g.Wo;
-  // temps: [packed dy], [partial sums]
-  const temps: number[] = [];
   const steps: KernelStep[] = [];
-  let dyBinding: Tensor | { temp: number } = dy;
-  if (o.packed) {
+  // temps: packed dy (when packed) and the partial sums (unless direct)
+  const temps: number[] = [];
+  const packedTemp: { temp: number } = { temp: 0 };
+  let rowsP = 0;
+  if (passes.some((p) => p.o.packed)) {
+    const tm = Math.max(...passes.map((p) => p.o.tm));
+    rowsP = roundUp(CoutG, tm);
     const n = g.groups * g.N * HoWo * rowsP;
     steps.push(packStep(ctx, dy, n, { rows: CoutG, rowsP, nb: g.N, nc: HoWo, sa: CoutG * HoWo, sb: g.Cout * HoWo, rowStride: HoWo }));
     temps.push(n * 4);
-    dyBinding = { temp: 0 };
   }
   const partTemp = { temp: temps.length };
-  steps.push({
-    kernel,
-    bindings: [x, dyBinding, direct ? "out" : partTemp],
-    params: { ...geomParams(g), colBlocks, rowBlocks, total, extra: rowsPerChunk, rowsP },
-    workgroups: grid1d(total, ctx.dev.limits.maxComputeWorkgroupsPerDimension),
-    label: `${ctx.label} (split ${chunks})`,
-  });
+  for (const p of passes) {
+    const kernel = cached(ctx.dev, `wgrad${JSON.stringify(p.o)}`, () => conv2dWeightGradKernel(p.o) as unknown as KernelSource<Params>);
+    const colBlocks = Math.ceil((CinG * p.unitsPerC) / p.o.wg);
+    const rowBlocks = Math.ceil(CoutG / p.o.tm);
+    const total = tilesOf(p) * chunks;
+    steps.push({
+      kernel,
+      bindings: [x, p.o.packed ? packedTemp : dy, direct ? "out" : partTemp],
+      params: { ...geomParams(g), colBlocks, rowBlocks, total, extra: rowsPerChunk, rowsP, nTaps, iLo: p.iLo, unitsPerC: p.unitsPerC },
+      workgroups: grid1d(total, ctx.dev.limits.maxComputeWorkgroupsPerDimension),
+      label: `${ctx.label} (rows ${p.iLo}+, split ${chunks})`,
+    });
+  }
   if (direct) return { steps, temps };
-  temps.push(chunks * g.Cout * ncol * 4);
+  temps.push(Math.max(4, chunks * g.Cout * ncol * 4));
   const finish = cached(ctx.dev, "wgrad-finish", () => convWeightGradFinishKernel(64) as unknown as KernelSource<Params>);
   const n = g.Cout * CinG * KK;
   steps.push({
     kernel: finish,
     bindings: [partTemp, "out"],
-    params: { total: n, chunks, chunkStride: g.Cout * ncol, nTaps, KK },
+    // no pass at all (a 1×1 mask-A kernel keeps no tap): zero chunks, so every weight gets 0
+    params: { total: n, chunks: passes.length ? chunks : 0, chunkStride: g.Cout * ncol, nTaps, KK },
     workgroups: grid1d(Math.ceil(n / 64), ctx.dev.limits.maxComputeWorkgroupsPerDimension),
     label: `${ctx.label} (sum)`,
   });

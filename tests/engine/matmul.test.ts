@@ -70,3 +70,19 @@ test("an epilogue with its own constants and a second matmul input", async () =>
     });
   });
 });
+
+test("autotune measures candidates once per shape class and stays correct", async () => {
+  const dev = await testDevice();
+  const { autotuneMatmul } = await import("../../engine/tuning.js");
+  await withDevice(async () => {
+    const before = dev.cache.size;
+    await autotuneMatmul(dev, { M: 96, N: 80, K: 72, batch: 1, transA: false, transB: false });
+    expect(dev.cache.size).toBe(before + 1);
+    await autotuneMatmul(dev, { M: 100, N: 70, K: 65, batch: 1, transA: false, transB: false }); // same class
+    expect(dev.cache.size).toBe(before + 1);
+    await scope(async () => {
+      const as = asF32(randnArray([96, 72], 21)), bs = asF32(randnArray([72, 80], 22));
+      expectAllclose(await matmul(upload(as), upload(bs)).toArray(), refMatmul(as, bs), { rtol: 1e-4, atol: 1e-4 });
+    });
+  });
+});
