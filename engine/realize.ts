@@ -223,7 +223,7 @@ async function realizeNow(dev: Device, targets: Tensor[]): Promise<void> {
       if ((consumers.get(next) ?? 0) !== 1) break;
       cur = next;
     }
-    if (end && end.dtype === "f32" && !epilogueOf.has(end)) {
+    if (end && end.dtype === "f32" && !epilogueOf.has(end) && cheapEpilogue(end, m, (x) => x.isRealized || roots.has(x))) {
       epilogueOf.set(end, m);
       roots.delete(m);
     }
@@ -368,6 +368,26 @@ function planElementwise(t: Tensor, boundary: (x: Tensor) => boolean, maxIn: num
     body: raw(`  let i = gid.x + gid.y * nwg.x * ${WG}u;\n  if (i >= ${n}u) { return; }\n  out[i] = ${fn}(i);`),
   });
   return { root: t, kernel, inputs: b.inputs, params: paramValues(b.params), workgroups: grid1d(Math.ceil(n / WG)), label };
+}
+
+/**
+ * Whether the fused region under `root` (down to roots, realized tensors and the matmul `m`) is
+ * cheap enough to inline into a matmul's store: the big register-blocked kernels unroll it per
+ * accumulator (up to 128×), so a Philox draw or a long chain there costs seconds of compile time.
+ */
+function cheapEpilogue(root: Tensor, m: Tensor, boundary: (x: Tensor) => boolean): boolean {
+  let nodes = 0;
+  const seen = new Set<Tensor>();
+  const stack = [root];
+  while (stack.length) {
+    const t = stack.pop()!;
+    if (seen.has(t) || t === m || (t !== root && boundary(t))) continue;
+    seen.add(t);
+    if (t.op.kind === "source" && t.op.source === "rand") return false;
+    if (t.op.kind === "index" || ++nodes > 12) return false;
+    stack.push(...t.inputs);
+  }
+  return true;
 }
 
 /** Identity of each splittable reduction, as WGSL (for padding the last chunk). */

@@ -8,7 +8,7 @@
  * - `symEig`: Householder reduction to tridiagonal form, then implicit QL sweeps with a Wilkinson
  *   shift on the tridiagonal matrix (Golub & Van Loan, Matrix Computations, §8.3; the QL variant
  *   of Bowdler, Martin, Reinsch & Wilkinson 1968). About 9n³ flops with vectors; a 784 × 784
- *   covariance takes ~1 s in Node.
+ *   covariance takes 1–2 s in Node.
  * - `cholesky`, `logDetSPD`, triangular and SPD solves, `inverseSPD`.
  *
  * @example

@@ -222,27 +222,38 @@ export class MADE extends nn.Module implements GenerativeModel {
   }
 
   /**
-   * Which mask set generates each of the n samples (`mask`, or uniform draws for the ensemble),
-   * grouped: rows[m] lists the sample indices of set m; `back` puts the grouped rows in order.
+   * Which mask set generates each of the n samples: `mask`, or a uniform draw per sample for the
+   * ensemble. Returns the batch size to sample under each set (0: unused) and, for the ensemble,
+   * `back`: where sample i sits in the concatenation of the per-set batches. Ensemble batches are
+   * rounded up to a power of two (the extra rows are dropped by `back`), so that different draws
+   * reuse the same few kernel shapes at a cost below 2× the work.
    */
-  #assign(n: number, rng: Rng, mask?: number): { rows: number[][]; back: Int32Array | null } {
-    const rows: number[][] = Array.from({ length: this.nMasks }, () => []);
+  #assign(n: number, rng: Rng, mask?: number): { sizes: number[]; back: Int32Array | null } {
+    const sizes = new Array<number>(this.nMasks).fill(0);
     if (mask !== undefined || this.nMasks === 1) {
-      rows[mask === undefined ? 0 : this.#check(mask)] = Array.from({ length: n }, (_, i) => i);
-      return { rows, back: null };
+      sizes[mask === undefined ? 0 : this.#check(mask)] = n;
+      return { sizes, back: null };
     }
     const { key, stream } = rng.next();
-    uniformArray(n, key, stream).forEach((u, i) => rows[Math.min(this.nMasks - 1, Math.floor(u * this.nMasks))]!.push(i));
-    const back = new Int32Array(n);
-    rows.flat().forEach((i, p) => (back[i] = p));
-    return { rows, back };
+    const which = Array.from(uniformArray(n, key, stream), (u) => Math.min(this.nMasks - 1, Math.floor(u * this.nMasks)));
+    const counts = new Array<number>(this.nMasks).fill(0);
+    which.forEach((m) => counts[m]!++);
+    const offsets: number[] = [];
+    let total = 0;
+    counts.forEach((c, m) => {
+      sizes[m] = c && 2 ** Math.ceil(Math.log2(c));
+      offsets.push(total);
+      total += sizes[m]!;
+    });
+    const back = Int32Array.from(which, (m) => offsets[m]!++);
+    return { sizes, back };
   }
 
   #rng(opts: SampleOptions): Rng {
     return opts.rng ?? (opts.seed !== undefined ? new Rng(opts.seed) : this.#sampler);
   }
 
-  /** Joins the per-set groups and restores sample order. */
+  /** Joins the per-set batches and puts sample i at row i. */
   #gather(parts: Tensor[], back: Int32Array | null): Tensor {
     const all = cat(parts, 0);
     return back ? all.indexSelect(0, fromTyped(back, [back.length], "i32", { device: all.device })) : all;
@@ -256,12 +267,12 @@ export class MADE extends nn.Module implements GenerativeModel {
    */
   sample(n: number, opts: MadeSampleOptions = {}): Tensor {
     const rng = this.#rng(opts);
-    const { rows, back } = this.#assign(n, rng, opts.mask);
+    const { sizes, back } = this.#assign(n, rng, opts.mask);
     return noGrad(() => {
-      const parts = rows.flatMap((r, m) => {
-        if (!r.length) return [];
+      const parts = sizes.flatMap((size, m) => {
+        if (!size) return [];
         const step = this.#sampleStep(this.#masked(this.#masks[m]!), rng);
-        return unrollLazy([zeros([r.length, this.dim], { device: this.#masks[m]![0]!.device })], this.#orders[m]!, step);
+        return unrollLazy([zeros([size, this.dim], { device: this.#masks[m]![0]!.device })], this.#orders[m]!, step);
       });
       return this.#gather(parts, back);
     });
@@ -270,20 +281,20 @@ export class MADE extends nn.Module implements GenerativeModel {
   /** As {@link sample}, with each set's step compiled once and replayed D times (no readback). */
   async sampleCompiled(n: number, opts: MadeSampleOptions = {}): Promise<Tensor> {
     const rng = this.#rng(opts);
-    const { rows, back } = this.#assign(n, rng, opts.mask);
+    const { sizes, back } = this.#assign(n, rng, opts.mask);
     const parts: Tensor[] = [];
     try {
-      for (let m = 0; m < this.nMasks; m++) {
-        if (!rows[m]!.length) continue;
+      for (const [m, size] of sizes.entries()) {
+        if (!size) continue;
         const part = await scope(async () => {
           const weights = noGrad(() => this.#masked(this.#masks[m]!));
-          const x0 = zeros([rows[m]!.length, this.dim], { device: weights[0]!.device });
+          const x0 = zeros([size, this.dim], { device: weights[0]!.device });
           await realize(...weights, x0);
           return (await unrollCompiled([x0], this.#orders[m]!, this.#sampleStep(weights, rng), "made.sample"))[0]!;
         });
         parts.push(part);
       }
-      if (parts.length === 1 && !back) return parts.pop()!;
+      if (!back) return parts.pop()!;
       return await scope(async () => {
         const x = this.#gather(parts, back);
         await realize(x);

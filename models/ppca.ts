@@ -2,8 +2,8 @@
  * Probabilistic PCA (Tipping & Bishop 1999, "Probabilistic principal component analysis",
  * JRSS-B 61(3)): x = W z + μ + ε with z ~ N(0, I_q), ε ~ N(0, σ² I_D), so that
  *
- *   p(x) = N(x; μ, C),  C = W Wᵀ + σ² I                                  (Eq. 3–4)
- *   p(z | x) = N(z; M⁻¹ Wᵀ (x − μ), σ² M⁻¹),  M = Wᵀ W + σ² I  (q × q)       (Eq. 6)
+ *   p(x) = N(x; μ, C),  C = W Wᵀ + σ² I
+ *   p(z | x) = N(z; M⁻¹ Wᵀ (x − μ), σ² M⁻¹),  M = Wᵀ W + σ² I  (q × q)
  *
  * Fitting: μ̂ is the sample mean, and with S = U Λ Uᵀ the sample covariance (eigenvalues
  * descending) the maximum-likelihood W and σ² are (Eq. 7–8, taking the rotation R = I)
@@ -23,7 +23,7 @@
  */
 import { Rng, cat, eye, fromTyped, randn, realize, scope, type Tensor } from "../engine/index.js";
 import { normalArray, seedToKey } from "../engine/random.js";
-import { ShapeError } from "../engine/errors.js";
+import { DisposedError, ShapeError } from "../engine/errors.js";
 import { LinAlgError, cholesky, choleskySolve, logDetFromCholesky, matmul, matmulTN, symEig, transpose } from "./linalg.js";
 import type { GenerativeModel, SampleOptions, TrainStepResult } from "./model.js";
 
@@ -162,15 +162,20 @@ export class PPCA implements GenerativeModel {
     return m;
   }
 
-  /** Rebuilds a model from `stateDict()` tensors (one readback each). */
-  static async fromStateDict(state: Record<string, Tensor>, opts: PPCAOptions): Promise<PPCA> {
-    const [W, mu, s2] = await Promise.all([state.W!.toArray(), state.mu!.toArray(), state.sigma2!.toArray()]);
-    const m = new PPCA(mu.length, opts);
+  /** Rebuilds a model from `stateDict()` tensors (one readback each); q is read from W's shape. */
+  static async fromStateDict(state: Record<string, Tensor>, opts: Partial<PPCAOptions> = {}): Promise<PPCA> {
+    const { W: w, mu: m0, sigma2: s0 } = state;
+    if (!w || !m0 || !s0 || w.rank !== 2) throw new ShapeError("PPCA.fromStateDict", "expects W [D, q], mu [D] and sigma2 [1]");
+    const [W, mu, s2] = await Promise.all([w.toArray(), m0.toArray(), s0.toArray()]);
+    const m = new PPCA(mu.length, { ...opts, latentDim: w.shape[1]! });
     m.setParameters({ W, mu, sigma2: s2[0]! });
     return m;
   }
 
-  /** Current float64 parameters (copies). */
+  /**
+   * Current float64 parameters (copies). Note that every update replaces the GPU tensors of
+   * `parameters()` / `stateDict()`: fetch them again after a step.
+   */
   get params(): { W: Float64Array; mu: Float64Array; sigma2: number } {
     return { W: this.#W.slice(), mu: this.#mu.slice(), sigma2: this.#sigma2 };
   }
@@ -243,7 +248,7 @@ export class PPCA implements GenerativeModel {
   }
 
   get #t(): { W: Tensor; mu: Tensor; sigma2: Tensor; E: Tensor } {
-    if (!this.#gpu) throw new LinAlgError("PPCA: the model was disposed");
+    if (!this.#gpu) throw new DisposedError("a PPCA model");
     return this.#gpu;
   }
 
@@ -298,8 +303,8 @@ export class PPCA implements GenerativeModel {
       const loss = this.logProb(batch).mean().neg();
       await realize(loss);
       await this.#moments.add(batch);
-      const mean = this.#moments.mean();
-      this.setParameters({ W: this.#W, mu: mean, sigma2: this.#sigma2 });
+      // μ̂ is the mean whatever W and σ² are; emStep re-uploads it with the new W and σ².
+      this.#mu = this.#moments.mean();
       this.emStep(this.#moments.covariance());
       return { loss };
     });

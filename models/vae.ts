@@ -188,7 +188,9 @@ export class VAE implements GenerativeModel {
 
   /** KL(q(z|x) ‖ N(0, I)) in closed form (K&W Eq. 10), summed over z: [B]. */
   kl(x: Tensor): Tensor {
-    const q = this.#posterior(x);
+    return this.#kl(this.#posterior(x));
+  }
+  #kl(q: Posterior): Tensor {
     return klDivergence(new Normal(q.mu, q.sigma), new Normal(zerosLike(q.mu), 1)).sum(-1);
   }
 
@@ -199,9 +201,7 @@ export class VAE implements GenerativeModel {
     const z = q.mu.add(q.sigma.mul(eps));
     const rec = new Bernoulli(this.logits(z)).logProb(x).sum(-1);
     // log q(z|x) − log p(z) at z = μ + σε: −½ε² − ½log σ² + ½z² per dim (the ½log 2π cancel)
-    const kl = sampledKl
-      ? z.square().sub(eps.square()).sub(q.logvar).sum(-1).mul(0.5)
-      : klDivergence(new Normal(q.mu, q.sigma), new Normal(zerosLike(q.mu), 1)).sum(-1);
+    const kl = sampledKl ? z.square().sub(eps.square()).sub(q.logvar).sum(-1).mul(0.5) : this.#kl(q);
     return rec.sub(beta === 1 ? kl : kl.mul(beta));
   }
 
@@ -225,12 +225,15 @@ export class VAE implements GenerativeModel {
     return logPx.add(logRatio);
   }
 
-  /** Samples per chunk so one chunk's intermediates stay near 128 MiB (about 4 bytes per activation). */
+  /**
+   * Samples per chunk: about 2²⁵ floats (128 MiB) of intermediates per chunk, counting per sample
+   * row z and ε, the decoder's activations (pre and post nonlinearity) and the logits' terms.
+   */
   #chunkFor(B: number, opts: IwaeOptions): number {
     if (opts.chunk !== undefined) return Math.max(1, Math.floor(opts.chunk));
-    const c = this.#cfg;
-    const perRow = c.arch === "mlp" ? 3 * this.zDim + 4 * c.hidden.reduce((a, b) => a + b, 0) + 3 * this.dim : 3 * this.zDim + 12 * this.dim * (c.channels[0] / 4 + c.channels[1] / 16) + 3 * this.dim;
-    return Math.max(1, Math.floor(2 ** 25 / perRow / B));
+    const c = this.#cfg, D = this.dim;
+    const acts = c.arch === "mlp" ? c.hidden.reduce((a, b) => a + b, 0) : (c.channels[1] * D) / 16 + (c.channels[0] * D) / 4;
+    return Math.max(1, Math.floor(2 ** 25 / (3 * this.zDim + 2 * acts + 3 * D) / B));
   }
 
   /**
@@ -256,26 +259,28 @@ export class VAE implements GenerativeModel {
   async iwaeStreaming(x: Tensor, k: number, opts: IwaeOptions = {}): Promise<Tensor> {
     if (!(Number.isInteger(k) && k >= 1)) throw new RangeError(`VAE.iwaeStreaming: k must be a positive integer, got ${k}`);
     const rng = this.#rng(opts), chunk = this.#chunkFor(x.shape[0]!, opts);
-    return noGrad(() =>
-      scope(async () => {
-        const q = this.#posterior(x);
-        await realize(q.mu, q.logvar, q.sigma);
-        let acc: Tensor | null = null;
-        for (let done = 0; done < k; done += chunk) {
-          const prev: Tensor | null = acc;
-          acc = await scope(async (): Promise<Tensor> => {
+    // noGrad wraps only the synchronous graph building: grad mode is global, and holding it off
+    // across an await would switch gradients off for any training step interleaved with this one
+    return scope(async () => {
+      const q = noGrad(() => this.#posterior(x));
+      await realize(q.mu, q.logvar, q.sigma);
+      let acc: Tensor | null = null;
+      for (let done = 0; done < k; done += chunk) {
+        const prev: Tensor | null = acc;
+        acc = await scope(async (): Promise<Tensor> => {
+          const next = noGrad(() => {
             const l = logsumexp(this.#logWeights(x, q, Math.min(chunk, k - done), rng), -1);
-            const next: Tensor = prev ? logAddExp(prev, l) : l;
-            await realize(next);
-            return next;
+            return prev ? logAddExp(prev, l) : l;
           });
-          prev?.dispose();
-        }
-        const out = acc!.sub(Math.log(k));
-        await realize(out);
-        return out;
-      }),
-    );
+          await realize(next);
+          return next;
+        });
+        prev?.dispose();
+      }
+      const out = acc!.sub(Math.log(k));
+      await realize(out);
+      return out;
+    });
   }
 
   /** IWAE estimates per example (streamed), their mean and its standard error over the examples. */
@@ -342,7 +347,7 @@ export class VAE implements GenerativeModel {
    * the variance over the examples x of the posterior mean.
    */
   async activeUnits(x: Tensor, threshold = 0.01): Promise<{ count: number; variances: Float32Array }> {
-    const variances = (await noGrad(() => scope(() => this.encode(x).var(0, { correction: 0 }).toArray()))) as Float32Array;
+    const variances = (await scope(() => noGrad(() => this.encode(x).var(0, { correction: 0 })).toArray())) as Float32Array;
     return { count: variances.filter((v) => v > threshold).length, variances };
   }
 

@@ -20,8 +20,10 @@ const readbacks = () => vi.mocked(dispatch.readback).mock.calls.length;
 
 await testDevice();
 
-const D = 6;
-const N_SAMPLES = 8192;
+/** D = 7: NADE's prefix sum then pads 7 to 3 blocks of 3 (s = ⌈√7⌉). Shapes are shared across tests to limit pipeline compiles. */
+const D = 7;
+const HIDDEN = [16, 16];
+const N_SAMPLES = 4096;
 
 /** All 2^D binary vectors, row k = the bits of k (x_d = bit d). */
 function allBinary(dim: number): Tensor {
@@ -127,19 +129,19 @@ describe("NADE", () => {
   test("autoregressive: ∂ logit_d / ∂ x_j = 0 exactly for j ≥ d", async () => {
     await withDevice(async () => {
       const nade = new NADE({ dim: D, hidden: 8, seed: 1 });
-      expectAutoregressive(await logitJacobian((x) => nade.logits(x), D, 3), [0, 1, 2, 3, 4, 5]);
+      expectAutoregressive(await logitJacobian((x) => nade.logits(x), D, 3), [0, 1, 2, 3, 4, 5, 6]);
       nade.dispose();
     });
   });
 
-  test("the blocked prefix sum equals the Eq. 4 recurrence (float64, D = 7 padded to 3 blocks of 3)", async () => {
+  test("the blocked prefix sum equals the Eq. 4 recurrence (float64)", async () => {
     await withDevice(async () => {
-      const dim = 7, H = 5, B = 4;
+      const dim = D, H = 8, B = 1 << D;
       const nade = new NADE({ dim, hidden: H, seed: 2 });
       await scrambleParams(nade, 10, 1);
       const [W, c, V, b] = await Promise.all([nade.W, nade.c, nade.V, nade.b].map((t) => t.toArray()));
-      const x = await scope(() => rand([B, dim], { seed: 4 }).lt(0.5).float().toArray());
-      const got = await scope(() => nade.logits(fromTyped(x, [B, dim], "f32")).toArray());
+      const x = await scope(() => allBinary(dim).toArray());
+      const got = await scope(() => nade.logits(allBinary(dim)).toArray());
       const sigm = (z: number) => 1 / (1 + Math.exp(-z));
       for (let r = 0; r < B; r++) {
         const a = Float64Array.from(c!); // a_1 = c
@@ -175,7 +177,7 @@ describe("NADE", () => {
 
   test("two training steps on one batch lower the loss; compiled steps match eager ones", async () => {
     await withDevice(async () => {
-      const batch = await scope(async () => (await rand([16, D], { seed: 5 }).lt(0.3).float().realize()).keep());
+      const batch = await scope(async () => (await rand([1 << D, D], { seed: 5 }).lt(0.3).float().realize()).keep());
       const losses: number[][] = [];
       for (const compile of [false, true]) {
         const nade = new NADE({ dim: D, hidden: 8, seed: 1, lr: 0.02, compile });
@@ -202,7 +204,7 @@ describe("MADE", () => {
   test("autoregressive under every mask set and ordering (∂ logit_d / ∂ x_j = 0 unless j precedes d)", async () => {
     await withDevice(async () => {
       for (const opts of [{ nMasks: 1 }, { nMasks: 3 }, { nMasks: 3, orderAgnostic: true }]) {
-        const made = new MADE({ dim: D, hidden: [16, 12], seed: 3, ...opts });
+        const made = new MADE({ dim: D, hidden: HIDDEN, seed: 3, ...opts });
         for (let m = 0; m < made.nMasks; m++) expectAutoregressive(await logitJacobian((x) => made.logits(x, m), D, 4 + m), made.ordering(m));
         if (opts.orderAgnostic) expect(new Set([0, 1, 2].map((m) => made.ordering(m).join())).size).toBeGreaterThan(1);
         made.dispose();
@@ -212,12 +214,12 @@ describe("MADE", () => {
 
   test("exp(log p) sums to 1: one mask, each of several masks, and the ensemble", async () => {
     await withDevice(async () => {
-      const single = new MADE({ dim: D, hidden: [16], seed: 4 });
+      const single = new MADE({ dim: D, hidden: HIDDEN, seed: 4 });
       await scrambleParams(single, 40, 1);
       expect(Math.abs((await scope(() => totalProbability(single.logProb(allBinary(D))))) - 1)).toBeLessThan(1e-5);
       single.dispose();
 
-      const ens = new MADE({ dim: D, hidden: [16], nMasks: 4, orderAgnostic: true, seed: 5 });
+      const ens = new MADE({ dim: D, hidden: HIDDEN, nMasks: 4, orderAgnostic: true, seed: 5 });
       await scrambleParams(ens, 50, 1);
       for (let m = 0; m < 4; m++) expect(Math.abs((await scope(() => totalProbability(ens.logProbMask(allBinary(D), m)))) - 1)).toBeLessThan(1e-5);
       expect(Math.abs((await scope(() => totalProbability(ens.logProb(allBinary(D))))) - 1)).toBeLessThan(1e-5);
@@ -227,7 +229,7 @@ describe("MADE", () => {
 
   test("ensemble samples follow the ensemble's exp(log p); compiled and lazy agree; no readback", async () => {
     await withDevice(async () => {
-      const made = new MADE({ dim: D, hidden: [16], nMasks: 3, orderAgnostic: true, seed: 6 });
+      const made = new MADE({ dim: D, hidden: HIDDEN, nMasks: 3, orderAgnostic: true, seed: 6 });
       await scrambleParams(made, 60, 1.5);
       await checkSampler(made, 8);
       made.dispose();
@@ -236,8 +238,8 @@ describe("MADE", () => {
 
   test("two training steps on one batch lower the loss; compiled steps (masks as inputs) match eager ones", async () => {
     await withDevice(async () => {
-      const batch = await scope(async () => (await rand([16, D], { seed: 9 }).lt(0.3).float().realize()).keep());
-      const single = new MADE({ dim: D, hidden: [16], seed: 7, lr: 0.02 });
+      const batch = await scope(async () => (await rand([1 << D, D], { seed: 9 }).lt(0.3).float().realize()).keep());
+      const single = new MADE({ dim: D, hidden: HIDDEN, seed: 7, lr: 0.02 });
       const before = await nllOf(single, batch);
       const l0 = await scope(async () => (await single.trainStep(batch)).loss.item());
       const l1 = await scope(async () => (await single.trainStep(batch)).loss.item());
@@ -249,7 +251,7 @@ describe("MADE", () => {
       // connectivity- and order-agnostic: the same seed draws the same mask schedule
       const runs: number[][] = [];
       for (const compile of [false, true]) {
-        const made = new MADE({ dim: D, hidden: [16], nMasks: 3, orderAgnostic: true, seed: 8, lr: 0.02, compile });
+        const made = new MADE({ dim: D, hidden: HIDDEN, nMasks: 3, orderAgnostic: true, seed: 8, lr: 0.02, compile });
         const ls: number[] = [];
         for (let i = 0; i < 3; i++) ls.push(await scope(async () => (await made.trainStep(batch)).loss.item()));
         runs.push(ls);
