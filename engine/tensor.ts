@@ -19,18 +19,18 @@ let nextId = 1;
 let gradEnabled = true;
 export const isGradEnabled = () => gradEnabled;
 
-/** Runs `fn` without recording gradients (like torch.no_grad). */
+/**
+ * Runs `fn` without recording gradients (like torch.no_grad). Only the synchronous part of `fn`
+ * is covered: grad mode is one switch, and keeping it off across an `await` would silently turn
+ * gradients off for any training step that runs meanwhile. Build graphs inside, await outside.
+ */
 export function noGrad<T>(fn: () => T): T {
   const prev = gradEnabled;
   gradEnabled = false;
   try {
-    const r = fn();
-    if (r instanceof Promise) return r.finally(() => (gradEnabled = prev)) as T;
+    return fn();
+  } finally {
     gradEnabled = prev;
-    return r;
-  } catch (e) {
-    gradEnabled = prev;
-    throw e;
   }
 }
 

@@ -20,8 +20,6 @@ import {
 import { ShapeError } from "../engine/errors.js";
 import type { GenerativeModel, SampleOptions, TrainStepResult } from "./model.js";
 
-const LOG_2PI = Math.log(2 * Math.PI);
-
 export type VaeObjective = "elbo" | "beta-elbo" | "iwae";
 export type VaeActivation = "tanh" | "softplus" | "relu";
 
@@ -108,9 +106,10 @@ export class VAE implements GenerativeModel {
   readonly zDim: number;
   readonly encoder: nn.Sequential;
   readonly decoder: nn.Sequential;
-  objective: VaeObjective;
-  beta: number;
-  k: number;
+  // fixed at construction: a compiled step bakes them into its recorded kernels
+  readonly objective: VaeObjective;
+  readonly beta: number;
+  readonly k: number;
   readonly #cfg: Required<Omit<VaeOptions, "device">>;
   readonly #opt: Adam;
   readonly #sampler: Rng;
@@ -343,7 +342,7 @@ export class VAE implements GenerativeModel {
     return this.decode(z1.add(z2.sub(z1).mul(t)));
   }
   /**
-   * Active units (Burda et al. §5.2): dimension u is active when A_u = Cov_x(E_q[z_u]) > threshold,
+   * Active units (Burda et al. 2016): dimension u is active when A_u = Cov_x(E_q[z_u]) > threshold,
    * the variance over the examples x of the posterior mean.
    */
   async activeUnits(x: Tensor, threshold = 0.01): Promise<{ count: number; variances: Float32Array }> {
@@ -358,7 +357,7 @@ export class VAE implements GenerativeModel {
     return Object.fromEntries([...this.encoder.namedParameters("encoder."), ...this.decoder.namedParameters("decoder.")]);
   }
   config(): Record<string, unknown> {
-    return { kind: this.kind, ...this.#cfg, objective: this.objective, beta: this.beta, k: this.k };
+    return { kind: this.kind, ...this.#cfg };
   }
   dispose(): void {
     this.#step?.dispose();

@@ -160,6 +160,10 @@ describe("VAE bounds", () => {
         expect(st.mean).toBeCloseTo(avg(iw), 4);
         expect(st.stdErr).toBeCloseTo(meanAndStdErr(iw).stdErr, 4);
         expect(st.values.length).toBe(4);
+        // grad mode is not held off across the evaluation's awaits: an interleaved train step still has gradients
+        const pending = vae.iwaeStreaming(x, 200, { seed: 1, chunk: 50 });
+        await vae.trainStep(x);
+        (await pending).dispose();
       });
       vae.dispose();
     });
