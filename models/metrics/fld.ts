@@ -183,14 +183,18 @@ export interface FldCalibration {
   testNoise01: number;
   /** The same with σ = 0.3. */
   testNoise03: number;
+  /** FLD(the reference images statically binarised, reference): where a perfect model of binarised MNIST lands. */
+  testBinarised: number;
   /** FLD(n samples of the caller's mixture of Bernoullis, reference), if one was given. */
   mixture?: number;
   n: number;
 }
 
 /**
- * The calibration figures: FLD(train n, test n), FLD(test + 0.1 noise), FLD(test + 0.3 noise), and
- * FLD of a mixture-of-Bernoulli baseline if `mixture` is given (n = 10 000 by default).
+ * The calibration figures: FLD(train n, test n), FLD(test + 0.1 noise), FLD(test + 0.3 noise),
+ * FLD(binarised test), and FLD of a mixture-of-Bernoulli baseline if `mixture` is given
+ * (n = 10 000 by default). Noise and binarisation are applied to the very reference images, so
+ * those figures isolate the effect of the corruption.
  * @example
  * const cal = await fldCalibration(net, { train, test });
  * const score = await fld(net, modelImages(vae, 10_000), cal.reference);
@@ -205,6 +209,7 @@ export async function fldCalibration(net: LeNet5, opts: { train: GpuDataset; tes
     trainVsTest: await vs(datasetImages(opts.train, { limit: n })),
     testNoise01: await vs(noisyImages(test, 0.1, { seed: seed + 0x4015e })),
     testNoise03: await vs(noisyImages(test, 0.3, { seed: seed + 0x4015e + 2 ** 20 })),
+    testBinarised: await vs(datasetImages(opts.test, { limit: n, transform: "static-binary" })),
     mixture: opts.mixture ? await vs(modelImages(opts.mixture, n, { seed })) : undefined,
     n,
   };
@@ -218,6 +223,7 @@ export function describeCalibration(c: FldCalibration): string {
     `  train vs test          ${f(c.trainVsTest)}`,
     `  test + N(0, 0.1²)      ${f(c.testNoise01)}`,
     `  test + N(0, 0.3²)      ${f(c.testNoise03)}`,
+    `  test, binarised        ${f(c.testBinarised)}`,
     ...(c.mixture === undefined ? [] : [`  mixture of Bernoullis  ${f(c.mixture)}`]),
   ].join("\n");
 }

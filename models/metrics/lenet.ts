@@ -8,10 +8,10 @@
  *                 ─ C5 400→120 ─ ReLU ─ F6 120→84 ─ ReLU (the 84 "penultimate" features) ─ 84→10
  *
  * The paper's network reads 32×32 images (MNIST digits padded by 2 pixels on each side); padding
- * the first convolution by 2 is the same thing. Two modernisations, as in most LeNet-5
+ * the first convolution by 2 is the same thing. The usual modernisations of LeNet-5
  * reproductions: ReLU instead of the scaled tanh, max- instead of trainable average subsampling,
- * and a softmax cross-entropy head instead of the RBF output units; C3 connects every S2 map
- * (the paper's sparse connection table of Table I was a compute-saving device).
+ * a softmax cross-entropy head instead of the RBF output units, and a C3 that sees every S2 map
+ * (the paper's sparse connection table, Table I, was a compute-saving device).
  *
  * Pooling is written as a view plus a reduction — [N, C, H, W] → [N, C, H/2, 2, W/2, 2] → max over
  * the two window axes — so it needs no kernel of its own and its gradient is amax's (shared among

@@ -10,7 +10,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
-import { Adam, fromTyped, realize, scope, tensor, type Tensor } from "../../engine/index.js";
+import { Adam, fromTyped, scope, tensor, type Tensor } from "../../engine/index.js";
 import { normalArray, seedToKey } from "../../engine/random.js";
 import { GpuDataset, loadMnist } from "../../models/data/index.js";
 import { matmul, symEig, transpose } from "../../models/linalg.js";
@@ -207,6 +207,10 @@ describe("NLL and bits/dim", () => {
 // ── LeNet and FLD on real digits ───────────────────────────────────────────────────────────────
 
 describe("LeNet-5 and FLD", () => {
+  // ~3 s each on an idle lavapipe, but a pipeline compile can stall for tens of seconds when
+  // other processes load the two cores
+  const SLOW = 180_000;
+
   test("max-pooling by view + amax, shapes, and two steps lower the loss", async () => {
     await withDevice(async () => {
       await scope(async () => {
@@ -218,13 +222,13 @@ describe("LeNet-5 and FLD", () => {
       });
       const net = new LeNet5({ seed: 1 });
       const opt = new Adam(net.parameters(), { lr: 1e-3 });
-      const test = await loadMnist({ split: "test", limit: 16 });
+      const test = await loadMnist({ split: "test", limit: 100 });
       const ds = GpuDataset.fromMnist(test);
       try {
         await scope(async () => {
-          const { x, y } = ds.batch(fromTyped(Int32Array.from({ length: 16 }, (_, i) => i), [16], "i32"));
-          expect(net.forward(x).shape).toEqual([16, 10]);
-          expect(net.penultimate(x.reshape([16, 1, 28, 28])).shape).toEqual([16, 84]);
+          const { x, y } = ds.batch(fromTyped(Int32Array.from({ length: 100 }, (_, i) => i), [100], "i32"));
+          expect(net.forward(x).shape).toEqual([100, 10]);
+          expect(net.penultimate(x.reshape([100, 1, 28, 28])).shape).toEqual([100, 84]);
           expect(net.predict(x).dtype).toBe("i32");
           expect(net.parameters().reduce((a, p) => a + p.size, 0)).toBe(61_706);
           const losses: number[] = [];
@@ -245,23 +249,28 @@ describe("LeNet-5 and FLD", () => {
         ds.dispose();
       }
     });
-  });
+  }, SLOW);
 
   test("FLD(x, x) ≈ 0, symmetric, grows with noise; class histogram", async () => {
     await withDevice(async () => {
       const net = new LeNet5({ seed: 2 });
       const ds = GpuDataset.fromMnist(await loadMnist({ split: "test", limit: 400 }));
       try {
+        // one batch size (100) everywhere in this file: every new shape compiles new pipelines
+        const o = { batchSize: 100 };
         const a = datasetImages(ds, { limit: 200 });
         const b = { n: 200, rows: (s: number, e: number) => a.rows(200 + s, 200 + e) };
-        const [sa, sb] = [await featureStats(net, a, { batchSize: 200 }), await featureStats(net, b, { batchSize: 200 })];
+        const [sa, sb] = [await featureStats(net, a, o), await featureStats(net, b, o)];
+        // an untrained net's features are small: measure errors against the feature variance
+        let scale = 0;
+        for (let i = 0; i < 84; i++) scale += sa.cov[i * 84 + i]!;
         const ab = frechetDistance(sa, sb);
-        expect(frechetDistance(sa, sa)).toBeLessThan(1e-8 * ab);
-        expect(Math.abs(frechetDistance(sb, sa) - ab)).toBeLessThan(1e-9 * ab);
-        expect(await fld(net, a, sa, { batchSize: 200 })).toBeLessThan(1e-8 * ab);
-        const noisy = await fld(net, noisyImages(a, 0.3), sa, { batchSize: 200 });
-        expect(noisy).toBeGreaterThan(ab / 10);
-        const h = await classHistogram(net, a, { batchSize: 200 });
+        expect(ab).toBeGreaterThan(1e-4 * scale);
+        expect(frechetDistance(sa, sa)).toBeLessThan(1e-6 * scale);
+        expect(Math.abs(frechetDistance(sb, sa) - ab)).toBeLessThan(1e-6 * scale);
+        expect(await fld(net, a, sa, o)).toBeLessThan(1e-6 * scale);
+        expect(await fld(net, noisyImages(a, 0.3), sa, o)).toBeGreaterThan(ab);
+        const h = await classHistogram(net, a, o);
         expect(h.counts.reduce((s, c) => s + c, 0)).toBe(200);
         expect(h.klFromUniform).toBeGreaterThanOrEqual(0);
         expect(h.klFromUniform).toBeLessThanOrEqual(Math.log(10) + 1e-12);
@@ -270,7 +279,7 @@ describe("LeNet-5 and FLD", () => {
         ds.dispose();
       }
     });
-  });
+  }, SLOW);
 
   const weights = fileURLToPath(new URL(`../../${LENET_WEIGHTS}`, import.meta.url));
   test.runIf(existsSync(weights))("the committed weights classify ≥ 99 % of 500 test digits", async () => {
@@ -278,16 +287,18 @@ describe("LeNet-5 and FLD", () => {
       const net = await loadLenet();
       const ds = GpuDataset.fromMnist(await loadMnist({ split: "test", limit: 500 }));
       try {
-        const correct = await scope(async () => {
-          const { x, y } = ds.batch(fromTyped(Int32Array.from({ length: 500 }, (_, i) => i), [500], "i32"));
-          await realize(x);
-          return net.predict(x).eq(y).float().sum().item();
-        });
+        let correct = 0;
+        for (let start = 0; start < 500; start += 100) {
+          correct += await scope(async () => {
+            const { x, y } = ds.batch(fromTyped(Int32Array.from({ length: 100 }, (_, i) => start + i), [100], "i32"));
+            return net.predict(x).eq(y).float().sum().item();
+          });
+        }
         expect(correct / 500).toBeGreaterThanOrEqual(0.99);
       } finally {
         net.dispose();
         ds.dispose();
       }
     });
-  });
+  }, SLOW);
 });
