@@ -31,6 +31,6 @@ export { Normal, Bernoulli, Categorical, klDivergence } from "./distributions.js
 export { Optimizer, SGD, Adam, AdamW, clipGradNorm, EMA, LRScheduler, cosineSchedule, linearWarmup, type ParamsArg, type HasLr, type StepOptions, type OptimizerState, type SGDOptions, type AdamOptions, type EMAOptions, type Schedule } from "./optim.js";
 export { saveSafetensors, loadSafetensors, loadSafetensorsWithMetadata, loadInto, type LoadOptions, type LoadIntoResult } from "./checkpoint.js";
 export { compile, CompileError, onReplay, type CompiledStep, type CompiledStats } from "./compile.js";
-export { conv2d, conv2dInputGrad, conv2dWeightGrad, convTranspose2d, maskedConv2d, verticalStackConv, horizontalStackConv, downShift, type Conv2dOptions, type ConvTranspose2dOptions, type MaskedConv2dOptions, type Padding, type Pair } from "./ops/conv.js";
+export { conv2d, conv2dInputGrad, conv2dWeightGrad, convTranspose2d, maskedConv2d, verticalStackConv, horizontalStackConv, downShift, gatedPixelCnnLayer, type GatedLayerWeights, type Conv2dOptions, type ConvTranspose2dOptions, type MaskedConv2dOptions, type Padding, type Pair } from "./ops/conv.js";
 export { GpuAccumulator } from "./accumulate.js";
 export { avgPool2d, maxPool2d, upsample, type AvgPool2dOptions, type MaxPool2dOptions, type UpsampleOptions } from "./ops/pool.js";

@@ -13,14 +13,17 @@
  *   input grad   dx = Wᵀ · dY        rows: input channels    columns: input pixels    k: (o, tap)
  *   weight grad  dW = dY · Xᵀ        rows: output channels   columns: (c, tap)        k: output pixels
  *
- * Why this shape of kernel: both CPU Vulkan drivers run invocations as SIMD lanes, so a load
- * whose address differs per lane is a gather, and one whose address is the same for the whole
- * workgroup is a single scalar load plus a broadcast (lavapipe proves uniformity when control flow
- * is uniform; shaders/matmul.ts measured the same effect). So a workgroup owns `tm` rows, the
- * same for all its lanes, and every lane owns `tn` columns: per k step a lane does tn gathers of
- * B, tm uniform loads of A and tm·tn multiply-adds. No invocation ever returns early (past-the-
- * edge lanes clamp their coordinates and skip only the final store), which keeps control flow
- * uniform.
+ * Why this shape of kernel: both CPU Vulkan drivers run invocations as SIMD lanes, and the costly
+ * part is loads, not multiply-adds. lavapipe turns every storage load into a bounds-checked branch
+ * (a divergent one into a loop over the lanes); a load whose address is the same for the whole
+ * workgroup is done once and broadcast, and a vec4 load pays the check once for four values. So a
+ * workgroup owns `tm` rows, the same for all its lanes, read as vec4s from a copy of the weights
+ * packed so that the tm rows of one k step are contiguous (`packed`, see convPackKernel), and
+ * every lane owns `tn` columns: per k step a lane does tn loads of B, tm/4 uniform vec4 loads of
+ * A and tm·tn multiply-adds. Measured on lavapipe: packing 1.7× faster than scalar weight loads.
+ * No invocation returns early (past-the-edge lanes clamp their coordinates and skip only the
+ * final store), and no `if` guards the hot loops: lavapipe executes an `if` body with masked
+ * stores, which halved the speed of the first input-gradient kernel.
  *
  * Masks (PixelCNN): "A" keeps the taps strictly before the kernel centre in raster order, "B"
  * also keeps the centre. The mask is a compile-time property: the tap loops are generated over
@@ -46,8 +49,6 @@ export interface ConvTiling {
 }
 
 export interface ConvKernelOptions extends ConvTiling {
-  readonly kh: number;
-  readonly kw: number;
   readonly mask: ConvMask;
   /**
    * Read the row operand ("A") as vec4s from a packed copy whose tm rows of one k step are
@@ -56,16 +57,12 @@ export interface ConvKernelOptions extends ConvTiling {
    * pays that once for four values; measured ~1.7× on the whole kernel (bench/conv-kernels.ts).
    */
   readonly packed: boolean;
-  /**
-   * Input grad only: the stride is not 1, so the tap loops follow each phase's progression
-   * (iFirst, iStep, ...). With stride 1 every tap reaches every pixel and the loops have constant
-   * bounds, which lavapipe runs about 1.4× faster.
-   */
-  readonly strided?: boolean;
 }
 
 /** Geometry uniforms shared by the three kernels (sizes in elements; ph/pw may be negative). */
 export const CONV_PARAMS = {
+  kh: "u32",
+  kw: "u32",
   N: "u32",
   Cin: "u32",
   H: "u32",
@@ -87,7 +84,7 @@ export const CONV_PARAMS = {
   rowBlocks: "u32",
   /** Workgroups that do work (the grid may round up). */
   total: "u32",
-  /** Weight grad: rows (n, oy) per split-K chunk. Unused otherwise. */
+  /** Weight grad: image rows (n, oy) per split-K chunk. Unused otherwise. */
   extra: "u32",
   /** Packed row operand: rows per k step, padded to a multiple of tm (unused when not packed). */
   rowsP: "u32",
@@ -102,6 +99,10 @@ export const CONV_PARAMS = {
   iStep: "u32",
   jFirst: "u32",
   jStep: "u32",
+  /** Weight grad: kept taps per input channel, first kernel row of this dispatch, row units per channel. */
+  nTaps: "u32",
+  iLo: "u32",
+  unitsPerC: "u32",
 } as const;
 export type ConvParams = typeof CONV_PARAMS;
 
@@ -112,18 +113,25 @@ export function keptTaps(kh: number, kw: number, mask: ConvMask): number {
   return mask === "A" ? centre : centre + 1;
 }
 
-/** Kept taps as rectangles [i0, i1) × [j0, j1): full rows above the centre, then the centre row's prefix. */
-function tapRegions(kh: number, kw: number, mask: ConvMask): [number, number, number, number][] {
-  const n = keptTaps(kh, kw, mask);
-  const full = Math.floor(n / kw);
-  const regions: [number, number, number, number][] = [];
-  if (full > 0) regions.push([0, full, 0, kw]);
-  if (n % kw) regions.push([full, full + 1, 0, n % kw]);
-  return regions;
-}
-
 const seq = (n: number) => Array.from({ length: n }, (_, i) => i);
 const U = (x: number) => u32(x) as string;
+
+/**
+ * The kept taps as rectangles [i0, i1) × [j0, j1) in WGSL, from the runtime kernel size: all of
+ * it, or (masked) the rows above the centre and the centre row's prefix.
+ *
+ * Why the size is a uniform and not baked in: one pipeline then serves every kernel size, and
+ * the compiler does not unroll 25–49 taps around a register block (lavapipe took seconds per
+ * pipeline for that); constant 3×3 loops measured no faster (same GFLOP per CPU-second).
+ */
+function regionBounds(mask: ConvMask): [string, string, string, string][] {
+  if (mask === "none") return [["0u", "params.kh", "0u", "params.kw"]];
+  const ci = "(params.kh / 2u)";
+  return [
+    ["0u", ci, "0u", "params.kw"],
+    [ci, `(${ci} + 1u)`, "0u", `(params.kw / 2u${mask === "B" ? " + 1u" : ""})`],
+  ];
+}
 
 /**
  * Loops over the kept taps; `body` sees u32 `i`, `j` and `tap = i·kw + j`. With `progression`,
@@ -132,29 +140,26 @@ const U = (x: number) => u32(x) as string;
  */
 function tapLoops(o: ConvKernelOptions, body: string[], progression = false): string[] {
   const out: string[] = [];
-  const loop = (v: "i" | "j", lo: number, hi: number, inner: string[]): string[] => {
-    if (!progression) {
-      if (hi - lo === 1) return [`{`, `  let ${v} = ${U(lo)};`, ...inner.map((l) => "  " + l), `}`];
-      return [`for (var ${v} = ${U(lo)}; ${v} < ${U(hi)}; ${v}++) {`, ...inner.map((l) => "  " + l), `}`];
-    }
-    // first v ≥ lo with v ≡ first (mod step); first ≥ step (no tap) keeps the loop empty
+  const loop = (v: "i" | "j", lo: string, hi: string, inner: string[]): string[] => {
+    if (!progression) return [`for (var ${v} = ${lo}; ${v} < ${hi}; ${v}++) {`, ...inner.map((l) => "  " + l), `}`];
+    // first v ≥ lo with v ≡ first (mod step); first ≥ step (no tap reaches the phase) keeps the loop empty
     const first = `params.${v}First`, step = `params.${v}Step`;
-    const start = lo === 0 ? first : `(${U(lo)} + (${first} + ${step} - ${U(lo)} % ${step}) % ${step} + select(0u, ${first}, ${first} >= ${step}))`;
-    return [`for (var ${v} = ${start}; ${v} < ${U(hi)}; ${v} += ${step}) {`, ...inner.map((l) => "  " + l), `}`];
+    const start = lo === "0u" ? first : `(${lo} + (${first} + ${step} - ${lo} % ${step}) % ${step} + select(0u, ${first}, ${first} >= ${step}))`;
+    return [`for (var ${v} = ${start}; ${v} < ${hi}; ${v} += ${step}) {`, ...inner.map((l) => "  " + l), `}`];
   };
-  for (const [i0, i1, j0, j1] of tapRegions(o.kh, o.kw, o.mask)) {
-    out.push(...loop("i", i0, i1, loop("j", j0, j1, [`let tap = i * ${U(o.kw)} + j;`, ...body])));
+  for (const [i0, i1, j0, j1] of regionBounds(o.mask)) {
+    out.push(...loop("i", i0, i1, loop("j", j0, j1, [`let tap = i * params.kw + j;`, ...body])));
   }
   return out;
 }
 
 function check(o: ConvKernelOptions): void {
-  for (const v of [o.kh, o.kw, o.tm, o.tn, o.wg]) if (!Number.isInteger(v) || v < 1) throw new RangeError(`conv kernel options ${JSON.stringify(o)}: sizes must be positive integers`);
+  for (const v of [o.tm, o.tn, o.wg]) if (!Number.isInteger(v) || v < 1) throw new RangeError(`conv kernel options ${JSON.stringify(o)}: sizes must be positive integers`);
   if (o.packed && o.tm % 4) throw new RangeError(`conv kernel options ${JSON.stringify(o)}: packed needs tm % 4 == 0`);
 }
 
 const tag = (kind: string, o: ConvKernelOptions) =>
-  `conv2d_${kind}_${o.kh}x${o.kw}${o.mask === "none" ? "" : `_mask${o.mask}`}_t${o.tm}x${o.tn}_wg${o.wg}${o.packed ? "_packed" : ""}${o.strided ? "_strided" : ""}`;
+  `conv2d_${kind}${o.mask === "none" ? "" : `_mask${o.mask}`}_t${o.tm}x${o.tn}_wg${o.wg}${o.packed ? "_packed" : ""}`;
 
 /**
  * Loads of the row operand for one k step. Scalar: `scalar(m)` is the element index of row m.
@@ -182,7 +187,7 @@ const accDecls = (tm: number, tn: number) => seq(tm).flatMap((m) => seq(tn).map(
 export function conv2dForwardKernel(o: ConvKernelOptions): KernelSource<ConvParams> {
   check(o);
   const { tm, tn, wg } = o;
-  const KK = o.kh * o.kw;
+  const KK = "(params.kh * params.kw)";
   const body = [
     `let L = wid.x + wid.y * nwg.x;`,
     `if (L >= params.total) { return; }`,
@@ -194,7 +199,7 @@ export function conv2dForwardKernel(o: ConvKernelOptions): KernelSource<ConvPara
     `let HW = params.H * params.W;`,
     `let HoWo = params.Ho * params.Wo;`,
     `let NP = params.N * HoWo;`,
-    `let wStride = params.CinG * ${U(KK)};`,
+    `let wStride = params.CinG * ${KK};`,
     // Rows past the group's end read the group's last row (clamped) and are never stored.
     ...(o.packed
       ? [`let RP4 = params.rowsP / 4u;`, `let wA = g * wStride * RP4 + (rb % params.rowBlocks) * ${U(tm / 4)};`]
@@ -222,7 +227,7 @@ export function conv2dForwardKernel(o: ConvKernelOptions): KernelSource<ConvPara
       ]),
       `for (var c = 0u; c < params.CinG; c++) {`,
       `  let xo = c * HW;`,
-      `  let wo = c * ${U(KK)} + tap;`,
+      `  let wo = c * ${KK} + tap;`,
       ...seq(tn).map((t) => `  let v${t} = select(0.0, x[a${t} + xo], ok${t});`),
       ...rowLoads(o, "  ", "w", "w", (m) => `wb${m} + wo`, `wA + wo * RP4`),
       ...seq(tm).flatMap((m) => seq(tn).map((t) => `  acc${m}_${t} += w${m} * v${t};`)),
@@ -264,7 +269,7 @@ export function conv2dForwardKernel(o: ConvKernelOptions): KernelSource<ConvPara
 export function conv2dInputGradKernel(o: ConvKernelOptions): KernelSource<ConvParams> {
   check(o);
   const { tm, tn, wg } = o;
-  const KK = o.kh * o.kw;
+  const KK = "(params.kh * params.kw)";
   const body = [
     `let L = wid.x + wid.y * nwg.x;`,
     `if (L >= params.total) { return; }`,
@@ -281,11 +286,11 @@ export function conv2dInputGradKernel(o: ConvKernelOptions): KernelSource<ConvPa
     `let NP = params.N * HqWq;`,
     `let HW = params.H * params.W;`,
     `let HoWo = params.Ho * params.Wo;`,
-    `let KKc = params.CinG * ${U(KK)};`,
+    `let KKc = params.CinG * ${KK};`,
     `let wg0 = g * params.CoutG * KKc;`,
     ...(o.packed
-      ? [`let RP4 = params.rowsP / 4u;`, `let wA = g * params.CoutG * ${U(KK)} * RP4 + ci0 / 4u;`]
-      : seq(tm).map((m) => `let wb${m} = wg0 + min(ci0 + ${U(m)}, params.CinG - 1u) * ${U(KK)};`)),
+      ? [`let RP4 = params.rowsP / 4u;`, `let wA = g * params.CoutG * ${KK} * RP4 + ci0 / 4u;`]
+      : seq(tm).map((m) => `let wb${m} = wg0 + min(ci0 + ${U(m)}, params.CinG - 1u) * ${KK};`)),
     ...seq(tn).flatMap((t) => [
       `let p${t} = pb * ${U(wg * tn)} + ${U(t * wg)} + lid.x;`,
       `let q${t} = min(p${t}, max(NP, 1u) - 1u);`,
@@ -315,11 +320,11 @@ export function conv2dInputGradKernel(o: ConvKernelOptions): KernelSource<ConvPa
         `  let dyo = k * HoWo;`,
         `  let wo = k * KKc + tap;`,
         ...seq(tn).map((t) => `  let v${t} = select(0.0, dy[a${t} + dyo], ok${t});`),
-        ...rowLoads(o, "  ", "w", "w", (m) => `wb${m} + wo`, `wA + (k * ${U(KK)} + tap) * RP4`),
+        ...rowLoads(o, "  ", "w", "w", (m) => `wb${m} + wo`, `wA + (k * ${KK} + tap) * RP4`),
         ...seq(tm).flatMap((m) => seq(tn).map((t) => `  acc${m}_${t} += w${m} * v${t};`)),
         `}`,
       ],
-      o.strided ?? true,
+      true,
     ),
     ...seq(tm).flatMap((m) => [
       `if (ci0 + ${U(m)} < params.CinG) {`,
@@ -342,15 +347,16 @@ export function conv2dInputGradKernel(o: ConvKernelOptions): KernelSource<ConvPa
 
 /** Compile-time shape of the weight-gradient kernel. */
 export interface ConvWeightGradOptions {
-  readonly kh: number;
-  readonly kw: number;
-  readonly mask: ConvMask;
+  /**
+   * The kernel rows one lane holds, as their numbers of kept taps: [3, 3, 3] is a whole 3×3
+   * kernel per lane, [3, 1] a whole mask-A 3×3, [7] one row of a 7×7 (the lane's first row then
+   * comes from the params: iLo + unit·rows.length). Accumulators: tm × Σ rows.
+   */
+  readonly rows: readonly number[];
   /** Output channels per workgroup (uniform rows); with `packed`, a multiple of 4. */
   readonly tm: number;
-  /** Lanes per workgroup, one input channel each. */
+  /** Lanes per workgroup, one row unit (channel c, rows i0 …) each. */
   readonly wg: number;
-  /** Read dy as vec4s from the packed [G, N·Ho·Wo, rowsP] copy (see ConvKernelOptions.packed). */
-  readonly packed: boolean;
   /** Horizontal stride and dilation are 1: slide a register window along each row instead of reloading every tap. */
   readonly slide: boolean;
 }
@@ -358,35 +364,31 @@ export interface ConvWeightGradOptions {
 /**
  * Weight gradient: dW[o, c, tap] = Σ_{n, oy, ox} dy[n, o, oy, ox] · x[n, g·CinG + c, oy·sh − ph + i·dh, ox·sw − pw + j·dw].
  *
- * Rows are output channels (a workgroup's tm rows load dy uniformly); every lane owns one input
- * channel c with all its kept taps, so the lane's tm × nTaps accumulators cover whole kernels and
- * the masked taps are simply not among them. The long k dimension is the N·Ho·Wo output pixels,
- * walked as (n, oy) rows and then ox, which keeps divisions out of the inner loop.
+ * Rows are output channels (a workgroup's tm rows load dy uniformly). Every lane owns a "row
+ * unit": one input channel c and `rows.length` consecutive kernel rows starting at i0, with
+ * their kept taps — for small kernels the whole kernel (i0 = 0), so the lane's tm × nTaps
+ * accumulators cover it and the masked taps are simply not among them; for large kernels one
+ * row, and a masked kernel's centre row gets its own dispatch with its own (shorter) row. The
+ * long k dimension is the N·Ho·Wo output pixels, walked as (n, oy) rows and then ox, which
+ * keeps divisions out of the inner loop.
  *
- * Because every lane of a workgroup reads the same pixel, the bounds tests are uniform and only
- * the channel offset differs between lanes. With horizontal stride and dilation 1 (`slide`), the
- * taps of one kernel row read x[.., ix + j] and the next pixel reads the same values shifted by
- * one, so each row keeps a register window of kw values and loads one new value per pixel: kh
- * loads per pixel instead of kh·kw.
+ * With horizontal stride and dilation 1 (`slide`), the taps of one kernel row read x[.., ix + j]
+ * and the next pixel reads the same values shifted by one, so each row keeps a register window
+ * and loads one new value per pixel: one load per kernel row instead of one per tap.
  *
  * The output is small and k is long, so k is split into chunks of `extra` image rows over
  * workgroups (split-K): chunk s writes partial sums to part[s, o, c·nTaps + tap]; the caller sums
  * the chunks with convWeightGradFinishKernel, or binds dW directly when there is a single chunk
  * and no mask (part[0] is then exactly dW's layout).
  *
- * Workgroup L = channelBlock + colBlocks·(rowBlock + rowBlocks·G·chunk). Bindings: x, dy → part.
+ * Workgroup L = unitBlock + colBlocks·(rowBlock + rowBlocks·G·chunk). Bindings: x, dy → part.
  */
 export function conv2dWeightGradKernel(o: ConvWeightGradOptions): KernelSource<ConvParams> {
-  for (const v of [o.kh, o.kw, o.tm, o.wg]) if (!Number.isInteger(v) || v < 1) throw new RangeError(`conv weight-grad options ${JSON.stringify(o)}: sizes must be positive integers`);
-  if (o.packed && o.tm % 4) throw new RangeError(`conv weight-grad options ${JSON.stringify(o)}: packed needs tm % 4 == 0`);
+  for (const v of [...o.rows, o.tm, o.wg]) if (!Number.isInteger(v) || v < 1) throw new RangeError(`conv weight-grad options ${JSON.stringify(o)}: sizes must be positive integers`);
   const { tm, wg } = o;
-  const nTaps = keptTaps(o.kh, o.kw, o.mask);
-  // kept taps by kernel row: row i keeps j < jEnd[i] (a raster prefix: full rows, then a partial one)
-  const rows = seq(o.kh)
-    .map((i) => ({ i, jEnd: Math.max(0, Math.min(o.kw, nTaps - i * o.kw)) }))
-    .filter((r) => r.jEnd > 0);
-  const dVal = (m: number) => `d${m}`;
-  const fmas = (i: number, j: number, v: string) => seq(tm).map((m) => `    acc${m}_${i * o.kw + j} += ${dVal(m)} * ${v};`);
+  const rows = o.rows.map((jEnd, di) => ({ di, jEnd }));
+  const acc = (m: number, di: number, j: number) => `acc${m}_${di}_${j}`;
+  const fmas: Fmas = (di, j, v) => seq(tm).map((m) => `    ${acc(m, di, j)} += d${m} * ${v};`);
   const body = [
     `let L = wid.x + wid.y * nwg.x;`,
     `if (L >= params.total) { return; }`,
@@ -403,90 +405,94 @@ export function conv2dWeightGradKernel(o: ConvWeightGradOptions): KernelSource<C
     `let R = params.N * params.Ho;`,
     `let r0 = chunk * params.extra;`,
     `let r1 = min(r0 + params.extra, R);`,
-    `let c = cb * ${U(wg)} + lid.x;`,
-    // lanes past the group's channels read its last channel and store nothing
-    `let xc = (g * params.CinG + min(c, params.CinG - 1u)) * HW;`,
-    ...(o.packed
-      ? [`let RP4 = params.rowsP / 4u;`, `let dA = g * params.N * HoWo * RP4 + (rb % params.rowBlocks) * ${U(tm / 4)};`]
-      : seq(tm).map((m) => `let dc${m} = min(co0 + ${U(m)}, coEnd - 1u) * HoWo;`)),
-    ...rows.flatMap(({ i, jEnd }) => seq(jEnd).map((j) => seq(tm).map((m) => `var acc${m}_${i * o.kw + j} = 0.0;`).join(" "))),
+    `let unit = cb * ${U(wg)} + lid.x;`,
+    `let units = params.CinG * params.unitsPerC;`,
+    // lanes past the last unit repeat it and store nothing
+    `let uc = min(unit, units - 1u);`,
+    `let c = uc / params.unitsPerC;`,
+    `let i0 = params.iLo + (uc - c * params.unitsPerC) * ${U(rows.length)};`,
+    `let xc = (g * params.CinG + c) * HW;`,
+    // output channels past the group's end read its last channel and store nothing
+    ...seq(tm).map((m) => `let dc${m} = min(co0 + ${U(m)}, coEnd - 1u) * HoWo;`),
+    ...rows.flatMap(({ di, jEnd }) => seq(jEnd).map((j) => seq(tm).map((m) => `var ${acc(m, di, j)} = 0.0;`).join(" "))),
     `for (var r = r0; r < r1; r++) {`,
     `  let n = r / params.Ho;`,
     `  let oy = r - n * params.Ho;`,
     `  let dRow = n * params.Cout * HoWo + oy * params.Wo;`,
-    `  let pRow = r * params.Wo;`,
     `  let xn = n * params.Cin * HW + xc;`,
-    ...rows.flatMap(({ i }) => [
-      `  let yy${i} = i32(oy * params.sh) - params.ph + ${i}i * i32(params.dh);`,
-      `  let yok${i} = u32(yy${i}) < params.H;`,
-      `  let xr${i} = xn + u32(yy${i}) * params.W;`,
+    ...rows.flatMap(({ di }) => [
+      `  let yy${di} = i32(oy * params.sh) - params.ph + i32((i0 + ${U(di)}) * params.dh);`,
+      `  let yok${di} = u32(yy${di}) < params.H;`,
+      `  let xr${di} = xn + u32(yy${di}) * params.W;`,
     ]),
-    ...(o.slide ? slideLoop(o, rows, tm, fmas) : directLoop(o, rows, tm, fmas)),
+    ...(o.slide ? slideLoop(o, rows, fmas) : directLoop(o, rows, fmas)),
     `}`,
-    `let pBase = chunk * params.Cout * ${U(nTaps)} * params.CinG;`,
-    `let NCOL = params.CinG * ${U(nTaps)};`,
-    `if (c < params.CinG) {`,
+    `let NCOL = params.CinG * params.nTaps;`,
+    `let pBase = chunk * params.Cout * NCOL + c * params.nTaps + i0 * params.kw;`,
+    `if (unit < units) {`,
     ...seq(tm).flatMap((m) => [
       `  if (co0 + ${U(m)} < coEnd) {`,
-      `    let po = pBase + (co0 + ${U(m)}) * NCOL + c * ${U(nTaps)};`,
-      ...rows.flatMap(({ i, jEnd }) => seq(jEnd).map((j) => `    part[po + ${U(i * o.kw + j)}] = acc${m}_${i * o.kw + j};`)),
+      `    let po = pBase + (co0 + ${U(m)}) * NCOL;`,
+      ...rows.flatMap(({ di, jEnd }) => seq(jEnd).map((j) => `    part[po + ${di ? `${U(di)} * params.kw + ` : ""}${U(j)}] = ${acc(m, di, j)};`)),
       `  }`,
     ]),
     `}`,
   ];
   return defineKernel({
-    name: `conv2d_wgrad_${o.kh}x${o.kw}${o.mask === "none" ? "" : `_mask${o.mask}`}_t${tm}_wg${wg}${o.packed ? "_packed" : ""}${o.slide ? "_slide" : ""}`,
+    name: `conv2d_wgrad_rows${o.rows.join("_")}_t${tm}_wg${wg}${o.slide ? "_slide" : ""}`,
     params: CONV_PARAMS,
-    inputs: { x: "f32", dy: o.packed ? "vec4<f32>" : "f32" },
+    inputs: { x: "f32", dy: "f32" },
     outputs: { part: "f32" },
     workgroupSize: wg,
     body: raw(body.map((l) => "  " + l).join("\n")),
   });
 }
 
-type KeptRows = readonly { readonly i: number; readonly jEnd: number }[];
-type Fmas = (i: number, j: number, v: string) => string[];
+type KeptRows = readonly { readonly di: number; readonly jEnd: number }[];
+type Fmas = (di: number, j: number, v: string) => string[];
 
-/** The tm dy values of pixel (pRow + ox), uniform across the workgroup. */
-function dyLoads(o: ConvWeightGradOptions, tm: number): string[] {
-  if (!o.packed) return seq(tm).map((m) => `    let d${m} = dy[dRow + dc${m} + ox];`);
-  return [
-    `    let di = dA + (pRow + ox) * RP4;`,
-    ...seq(tm / 4).map((q) => `    let dq${q} = dy[di + ${U(q)}];`),
-    ...seq(tm).map((m) => `    let d${m} = dq${m >> 2}[${m & 3}];`),
-  ];
+/**
+ * The tm dy values of pixel ox, the same for the whole workgroup. (A packed vec4 copy of dy, as
+ * the other kernels use for their weights, measured no faster here: the lane's tm × taps
+ * multiply-adds dominate, not these loads.)
+ */
+function dyLoads(o: ConvWeightGradOptions): string[] {
+  return seq(o.tm).map((m) => `    let d${m} = dy[dRow + dc${m} + ox];`);
 }
 
-/** x at (row i, column expression ix): zero outside the image. */
-const xAt = (i: number, ix: string) => `select(0.0, x[select(0u, xr${i} + u32(${ix}), yok${i} & (u32(${ix}) < params.W))], yok${i} & (u32(${ix}) < params.W))`;
+/** x at (lane row di, column expression ix): zero outside the image. */
+function xAt(di: number, ix: string): string {
+  const ok = `yok${di} & (u32(${ix}) < params.W)`;
+  return `select(0.0, x[select(0u, xr${di} + u32(${ix}), ${ok})], ${ok})`;
+}
 
-/** Any stride: every kept tap loads its own value. */
-function directLoop(o: ConvWeightGradOptions, rows: KeptRows, tm: number, fmas: Fmas): string[] {
+/** Any stride and dilation: every kept tap loads its own value. */
+function directLoop(o: ConvWeightGradOptions, rows: KeptRows, fmas: Fmas): string[] {
   return [
     `  for (var ox = 0u; ox < params.Wo; ox++) {`,
     `    let xs = i32(ox * params.sw) - params.pw;`,
-    ...dyLoads(o, tm),
-    ...rows.flatMap(({ i, jEnd }) =>
-      seq(jEnd).flatMap((j) => [`    let v${i}_${j} = ${xAt(i, `xs + ${j}i * i32(params.dw)`)};`, ...fmas(i, j, `v${i}_${j}`)]),
+    ...dyLoads(o),
+    ...rows.flatMap(({ di, jEnd }) =>
+      seq(jEnd).flatMap((j) => [`    let v${di}_${j} = ${xAt(di, `xs + ${j}i * i32(params.dw)`)};`, ...fmas(di, j, `v${di}_${j}`)]),
     ),
     `  }`,
   ];
 }
 
 /**
- * Stride and dilation 1: row i's tap j reads x at ox − pw + j. Window slot k holds that value for
+ * Stride and dilation 1: row di's tap j reads x at ox − pw + j. Window slot k holds that value for
  * j = k; every pixel loads the last slot, uses the window, then shifts it down by one.
  */
-function slideLoop(o: ConvWeightGradOptions, rows: KeptRows, tm: number, fmas: Fmas): string[] {
+function slideLoop(o: ConvWeightGradOptions, rows: KeptRows, fmas: Fmas): string[] {
   return [
-    ...rows.flatMap(({ i, jEnd }) => seq(jEnd - 1).map((k) => `  var w${i}_${k} = ${xAt(i, `${k}i - params.pw`)};`)),
+    ...rows.flatMap(({ di, jEnd }) => seq(jEnd - 1).map((k) => `  var w${di}_${k} = ${xAt(di, `${k}i - params.pw`)};`)),
     `  for (var ox = 0u; ox < params.Wo; ox++) {`,
     `    let xs = i32(ox) - params.pw;`,
-    ...dyLoads(o, tm),
-    ...rows.flatMap(({ i, jEnd }) => [
-      `    let w${i}_${jEnd - 1} = ${xAt(i, `xs + ${jEnd - 1}i`)};`,
-      ...seq(jEnd).flatMap((j) => fmas(i, j, `w${i}_${j}`)),
-      ...seq(jEnd - 1).map((k) => `    w${i}_${k} = w${i}_${k + 1};`),
+    ...dyLoads(o),
+    ...rows.flatMap(({ di, jEnd }) => [
+      `    let w${di}_${jEnd - 1} = ${xAt(di, `xs + ${jEnd - 1}i`)};`,
+      ...seq(jEnd).flatMap((j) => fmas(di, j, `w${di}_${j}`)),
+      ...seq(jEnd - 1).map((k) => `    w${di}_${k} = w${di}_${k + 1};`),
     ]),
     `  }`,
   ];
@@ -531,11 +537,10 @@ export function convWeightGradFinishKernel(wg = 64): KernelSource<typeof WGRAD_F
 export const CONV_PACK_PARAMS = { total: "u32", rows: "u32", rowsP: "u32", nb: "u32", nc: "u32", sa: "u32", sb: "u32", rowStride: "u32" } as const;
 
 /**
- * Packs a conv operand for the `packed` kernels: out[(o, r)] = r < rows ? src[a·sa + b·sb + c + r·rowStride] : 0
- * for r < rowsP and o = (a·nb + b)·nc + c. The three uses (G groups, K = kh·kw):
- *   forward weights   o = (g, c, tap), r = output channel in g:  nb = 1, nc = CinG·K, sa = CoutG·CinG·K, rowStride = CinG·K
- *   input-grad weights o = (g·CoutG + k, tap), r = input channel: nb = 1, nc = K, sa = CinG·K, rowStride = K
- *   weight-grad dy    o = (g, n, pixel), r = output channel in g:  nb = N, nc = Ho·Wo, sa = CoutG·Ho·Wo, sb = Cout·Ho·Wo, rowStride = Ho·Wo
+ * Packs a weight for the `packed` kernels: out[(o, r)] = r < rows ? src[a·sa + b·sb + c + r·rowStride] : 0
+ * for r < rowsP and o = (a·nb + b)·nc + c. The two uses (G groups, K = kh·kw):
+ *   forward             o = (g, c, tap), r = output channel in g:  nb = 1, nc = CinG·K, sa = CoutG·CinG·K, rowStride = CinG·K
+ *   input gradient      o = (g·CoutG + k, tap), r = input channel: nb = 1, nc = K, sa = CinG·K, rowStride = K
  * Rows past `rows` are zero, so a block that overhangs the channel count multiplies zeros.
  * Bindings: src → out.
  */

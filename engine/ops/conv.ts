@@ -28,7 +28,9 @@ import type { Device } from "../device.js";
 import { grid1d } from "../dispatch.js";
 import { DTypeError, ShapeError } from "../errors.js";
 import type { Tensor } from "../tensor.js";
-import { add } from "./binary.js";
+import { add, mul } from "./binary.js";
+import { sigmoid } from "./composite.js";
+import { tanh } from "./unary.js";
 import { makeNode } from "./node.js";
 import type { KernelDef, KernelPlan, KernelStep, PlanContext } from "./op.js";
 import { pad, reshape, slice } from "./view.js";
@@ -149,24 +151,26 @@ function convGeometry(op: string, x: { readonly shape: readonly number[] }, w: {
 // ── tiling ──────────────────────────────────────────────────────────────────────────────────────
 
 type ConvKind = "fwd" | "dgrad" | "wgrad";
-interface Tiling extends ConvTiling {
-  /** Use the packed (vec4) row operand when tm allows it. */
-  readonly packed: boolean;
-}
 
 /**
- * Register blocks per kernel and driver, from bench/conv-kernels.ts. `tm` shrinks for layers with
- * few channels per group (depthwise: 1) so a workgroup does not compute rows it would discard.
+ * Register blocks per kernel, from bench/conv-kernels.ts (GFLOP per CPU-second, which other
+ * processes' load does not distort). The same blocks won on lavapipe and SwiftShader: 16 rows ×
+ * 16 columns per lane and 16 lanes for the forward and input gradient, 16 output channels per
+ * workgroup for the weight gradient.
  */
-function pickTiling(dev: Device, kind: ConvKind, rows: number, cols: number): Tiling {
-  const swift = dev.info.driver === "swiftshader" || (dev.info.driver === "browser" && /swiftshader/i.test(dev.info.description));
-  const defaults: Record<ConvKind, Tiling> = swift
-    ? { fwd: { tm: 8, tn: 2, wg: 64, packed: false }, dgrad: { tm: 8, tn: 2, wg: 64, packed: false }, wgrad: { tm: 8, tn: 1, wg: 32, packed: false } }
-    : { fwd: { tm: 16, tn: 8, wg: 32, packed: true }, dgrad: { tm: 16, tn: 8, wg: 32, packed: true }, wgrad: { tm: 16, tn: 1, wg: 32, packed: true } };
-  const base: Tiling = forcedTiling(kind) ?? defaults[kind];
-  // Few rows: one block of 4 (1 for depthwise) instead of a mostly idle 16. Few columns: fewer
-  // per lane. Besides wasting less work, small blocks compile much faster (lavapipe takes
-  // seconds for the 16×8 block), which is what tiny layers and tests mostly see.
+const DEFAULT_TILING: Record<ConvKind, ConvTiling> = {
+  fwd: { tm: 16, tn: 16, wg: 16 },
+  dgrad: { tm: 16, tn: 16, wg: 16 },
+  wgrad: { tm: 16, tn: 1, wg: 16 },
+};
+
+/**
+ * The tiling for one layer: few rows get one block of 4 (1 for depthwise) instead of a mostly
+ * idle 16, few columns fewer per lane. Besides wasting less work, small blocks compile faster,
+ * which is what tiny layers and the tests mostly see.
+ */
+function pickTiling(kind: ConvKind, rows: number, cols: number): ConvTiling {
+  const base = forcedTiling(kind) ?? DEFAULT_TILING[kind];
   const tm = rows === 1 ? 1 : rows <= 4 ? Math.min(4, base.tm) : base.tm;
   let tn = base.tn;
   while (tn > 1 && (base.wg * tn) / 2 >= cols) tn /= 2;
@@ -174,10 +178,10 @@ function pickTiling(dev: Device, kind: ConvKind, rows: number, cols: number): Ti
 }
 
 /** `LATENT_CONV_TILING='{"fwd":{"tm":8,"tn":4,"wg":64}}'` forces a tiling per kernel kind (experiments). */
-function forcedTiling(kind: ConvKind): Tiling | undefined {
+function forcedTiling(kind: ConvKind): ConvTiling | undefined {
   const env = typeof process !== "undefined" ? process.env?.LATENT_CONV_TILING : undefined;
   if (!env) return undefined;
-  return (JSON.parse(env) as Partial<Record<ConvKind, Tiling>>)[kind];
+  return (JSON.parse(env) as Partial<Record<ConvKind, ConvTiling>>)[kind];
 }
 
 const kernelCache = new WeakMap<Device, Map<string, KernelSource<Params>>>();
@@ -205,10 +209,10 @@ const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
 /** Weight-gradient lanes hold a whole kernel up to this many taps, else one kernel row. */
 const MAX_WHOLE_KERNEL_TAPS = 9;
 
-/** Compile-time options of a kernel: the tiling, packed when the row block is a whole number of vec4s. */
-function kernelOptions(dev: Device, kind: ConvKind, g: ConvGeometry, rows: number, cols: number): ConvKernelOptions {
-  const tl = pickTiling(dev, kind, rows, cols);
-  return { mask: g.mask, tm: tl.tm, tn: tl.tn, wg: tl.wg, packed: tl.packed && tl.tm % 4 === 0 };
+/** Compile-time options of a kernel: the tiling, packed whenever the row block is a whole number of vec4s. */
+function kernelOptions(kind: ConvKind, g: ConvGeometry, rows: number, cols: number): ConvKernelOptions {
+  const tl = pickTiling(kind, rows, cols);
+  return { mask: g.mask, ...tl, packed: tl.tm % 4 === 0 };
 }
 
 /** One dispatch of the weight-gradient kernel: its compile-time rows and where its units start. */
@@ -224,11 +228,11 @@ interface WeightGradPass {
  * masked kernel's partial centre row is a second pass. tm shrinks so a lane keeps ≤ 144
  * accumulators; the workgroup shrinks for layers with few units.
  */
-function weightGradPasses(dev: Device, g: ConvGeometry): WeightGradPass[] {
+function weightGradPasses(g: ConvGeometry): WeightGradPass[] {
   const CinG = g.Cin / g.groups, CoutG = g.Cout / g.groups;
   const nTaps = keptTaps(g.kh, g.kw, g.mask);
   const full = Math.floor(nTaps / g.kw), rest = nTaps % g.kw;
-  const tl = pickTiling(dev, "wgrad", CoutG, 1);
+  const tl = pickTiling("wgrad", CoutG, 1);
   const shapes: { rows: number[]; iLo: number; unitsPerC: number }[] = [];
   if (g.kh * g.kw <= MAX_WHOLE_KERNEL_TAPS) {
     const rows = [...Array<number>(full).fill(g.kw), ...(rest ? [rest] : [])];
@@ -243,7 +247,7 @@ function weightGradPasses(dev: Device, g: ConvGeometry): WeightGradPass[] {
     while (tm > 4 && tm * taps > 144) tm /= 2;
     const units = CinG * unitsPerC;
     const wg = units <= 8 ? 8 : tl.wg;
-    const o: ConvWeightGradOptions = { rows, tm, wg, packed: tl.packed && tm % 4 === 0, slide: g.sw === 1 && g.dw === 1 };
+    const o: ConvWeightGradOptions = { rows, tm, wg, slide: g.sw === 1 && g.dw === 1 };
     return { o, iLo, unitsPerC };
   });
 }
@@ -264,7 +268,7 @@ function planForward(t: Tensor, ctx: PlanContext): KernelPlan {
   const g = geomOf(t);
   const [x, w] = t.inputs as [Tensor, Tensor];
   const CinG = g.Cin / g.groups, CoutG = g.Cout / g.groups, KK = g.kh * g.kw;
-  const o = kernelOptions(ctx.dev, "fwd", g, CoutG, g.N * g.Ho * g.Wo);
+  const o = kernelOptions("fwd", g, CoutG, g.N * g.Ho * g.Wo);
   const kernel = cached(ctx.dev, `fwd${JSON.stringify(o)}`, () => conv2dForwardKernel(o) as unknown as KernelSource<Params>);
   const colBlocks = Math.ceil((g.N * g.Ho * g.Wo) / (o.wg * o.tn));
   const rowBlocks = Math.ceil(CoutG / o.tm);
@@ -301,7 +305,7 @@ function planInputGrad(t: Tensor, ctx: PlanContext): KernelPlan {
   const g = geomOf(t);
   const [dy, w] = t.inputs as [Tensor, Tensor];
   const CinG = g.Cin / g.groups, KK = g.kh * g.kw;
-  const o = { ...kernelOptions(ctx.dev, "dgrad", g, CinG, g.N * Math.ceil(g.H / g.sh) * Math.ceil(g.W / g.sw)), strided: g.sh > 1 || g.sw > 1 };
+  const o = kernelOptions("dgrad", g, CinG, g.N * Math.ceil(g.H / g.sh) * Math.ceil(g.W / g.sw));
   const kernel = cached(ctx.dev, `dgrad${JSON.stringify(o)}`, () => conv2dInputGradKernel(o) as unknown as KernelSource<Params>);
   const rowBlocks = Math.ceil(CinG / o.tm);
   const rowsP = roundUp(CinG, o.tm);
@@ -336,9 +340,8 @@ function planWeightGrad(t: Tensor, ctx: PlanContext): KernelPlan {
   const [x, dy] = t.inputs as [Tensor, Tensor];
   const CinG = g.Cin / g.groups, CoutG = g.Cout / g.groups, KK = g.kh * g.kw;
   const nTaps = keptTaps(g.kh, g.kw, g.mask);
-  const passes = weightGradPasses(ctx.dev, g);
+  const passes = weightGradPasses(g);
   const ncol = CinG * nTaps;
-  const HoWo = g.Ho * g.Wo;
   // split-K: enough chunks that the first pass alone has WGRAD_MIN_WORKGROUPS workgroups
   const first = passes[0];
   const tilesOf = (p: WeightGradPass) => Math.ceil((CinG * p.unitsPerC) / p.o.wg) * Math.ceil(CoutG / p.o.tm) * g.groups;
@@ -348,18 +351,7 @@ function planWeightGrad(t: Tensor, ctx: PlanContext): KernelPlan {
   const chunks = Math.ceil(R / rowsPerChunk);
   const direct = chunks === 1 && g.mask === "none";
   const steps: KernelStep[] = [];
-  // temps: packed dy (when packed) and the partial sums (unless direct)
-  const temps: number[] = [];
-  const packedTemp: { temp: number } = { temp: 0 };
-  let rowsP = 0;
-  if (passes.some((p) => p.o.packed)) {
-    const tm = Math.max(...passes.map((p) => p.o.tm));
-    rowsP = roundUp(CoutG, tm);
-    const n = g.groups * g.N * HoWo * rowsP;
-    steps.push(packStep(ctx, dy, n, { rows: CoutG, rowsP, nb: g.N, nc: HoWo, sa: CoutG * HoWo, sb: g.Cout * HoWo, rowStride: HoWo }));
-    temps.push(n * 4);
-  }
-  const partTemp = { temp: temps.length };
+  const partTemp = { temp: 0 };
   for (const p of passes) {
     const kernel = cached(ctx.dev, `wgrad${JSON.stringify(p.o)}`, () => conv2dWeightGradKernel(p.o) as unknown as KernelSource<Params>);
     const colBlocks = Math.ceil((CinG * p.unitsPerC) / p.o.wg);
@@ -367,14 +359,14 @@ function planWeightGrad(t: Tensor, ctx: PlanContext): KernelPlan {
     const total = tilesOf(p) * chunks;
     steps.push({
       kernel,
-      bindings: [x, p.o.packed ? packedTemp : dy, direct ? "out" : partTemp],
-      params: { ...geomParams(g), colBlocks, rowBlocks, total, extra: rowsPerChunk, rowsP, nTaps, iLo: p.iLo, unitsPerC: p.unitsPerC },
+      bindings: [x, dy, direct ? "out" : partTemp],
+      params: { ...geomParams(g), colBlocks, rowBlocks, total, extra: rowsPerChunk, nTaps, iLo: p.iLo, unitsPerC: p.unitsPerC },
       workgroups: grid1d(total, ctx.dev.limits.maxComputeWorkgroupsPerDimension),
       label: `${ctx.label} (rows ${p.iLo}+, split ${chunks})`,
     });
   }
-  if (direct) return { steps, temps };
-  temps.push(Math.max(4, chunks * g.Cout * ncol * 4));
+  if (direct) return { steps };
+  const temps = [Math.max(4, chunks * g.Cout * ncol * 4)];
   const finish = cached(ctx.dev, "wgrad-finish", () => convWeightGradFinishKernel(64) as unknown as KernelSource<Params>);
   const n = g.Cout * CinG * KK;
   steps.push({
@@ -554,4 +546,42 @@ export function horizontalStackConv(x: Tensor, w: Tensor, bias: Tensor | undefin
 export function downShift(x: Tensor): Tensor {
   if (x.rank !== 4) throw new ShapeError("downShift", "expects NCHW", x.shape);
   return slice(pad(x, [[0, 0], [0, 0], [1, 0]]), [null, null, [0, x.shape[2]!]]);
+}
+
+/** Weights of one gated PixelCNN layer (F gated channels; the stack convs produce 2F). */
+export interface GatedLayerWeights {
+  /** Vertical stack conv [2F, Cin, ⌊k/2⌋ + 1, k] (see verticalStackConv) and its bias [2F]. */
+  readonly v: Tensor;
+  readonly vBias?: Tensor;
+  /** Horizontal stack conv [2F, Cin, 1, ⌊k/2⌋] for the first layer, [2F, Cin, 1, ⌊k/2⌋ + 1] after. */
+  readonly h: Tensor;
+  readonly hBias?: Tensor;
+  /** 1×1 conv [2F, 2F] feeding the down-shifted vertical stack into the horizontal one. */
+  readonly vToH: Tensor;
+  /** 1×1 conv [F, F] after the horizontal gate, and its bias [F]. */
+  readonly hOut: Tensor;
+  readonly hOutBias?: Tensor;
+}
+
+/** tanh(a) ⊙ σ(b) for the two channel halves [a, b] of an NCHW tensor. */
+function gate(t: Tensor): Tensor {
+  const F = t.shape[1]! / 2;
+  return mul(tanh(slice(t, [null, [0, F]])), sigmoid(slice(t, [null, [F, 2 * F]])));
+}
+
+/**
+ * One layer of the gated PixelCNN (van den Oord et al. 2016, "Conditional Image Generation with
+ * PixelCNN Decoders", Fig. 2), without conditioning:
+ *   v' = gate(V ⋆ v),   h' = h + W₁ ⋆ gate(H ⋆ h + W_vh ⋆ downShift(V ⋆ v))
+ * The vertical stack sees the rows above and its own row; the horizontal stack sees its row up to
+ * the current pixel (mask 'A' in the first layer: strictly before it) and, through the
+ * down-shift, only rows strictly above. Together they cover the whole causal past, with none of
+ * the blind spot a stack of masked k×k convs has. The first layer has no residual (its input is
+ * the image). Returns the new (v, h).
+ */
+export function gatedPixelCnnLayer(v: Tensor, h: Tensor, p: GatedLayerWeights, opts: { first: boolean }): { v: Tensor; h: Tensor } {
+  const vPre = verticalStackConv(v, p.v, p.vBias);
+  const hPre = add(horizontalStackConv(h, p.h, p.hBias, { mask: opts.first ? "A" : "B" }), conv2d(downShift(vPre), p.vToH));
+  const hOut = conv2d(gate(hPre), p.hOut, p.hOutBias);
+  return { v: gate(vPre), h: opts.first ? hOut : add(h, hOut) };
 }
