@@ -9,6 +9,8 @@ import { AMAX, AMIN, ARGMAX, ARGMIN, PROD, SUM } from "./reduce.js";
 import { MATMUL } from "./matmul.js";
 import { SOFTMAX } from "./softmax.js";
 import { GATHER } from "./gather.js";
+import { CONV2D, CONV_INPUT_GRAD, CONV_WEIGHT_GRAD } from "./conv.js";
+import { MAXPOOL_SCATTER, MAXPOOL_SELECT } from "./pool.js";
 import { BUFFER, CONST, IOTA, RAND } from "./node.js";
 import type { ElementwiseDef, OpDef } from "./op.js";
 
@@ -26,6 +28,8 @@ export const OPS = {
   reshape: RESHAPE, permute: PERMUTE, expand: EXPAND, slice: SLICE, unslice: UNSLICE, pad: PAD,
   sum: SUM, amax: AMAX, amin: AMIN, prod: PROD, argmax: ARGMAX, argmin: ARGMIN,
   matmul: MATMUL, softmax: SOFTMAX, gather: GATHER,
+  conv2d: CONV2D, conv2dInputGrad: CONV_INPUT_GRAD, conv2dWeightGrad: CONV_WEIGHT_GRAD,
+  maxPoolSelect: MAXPOOL_SELECT, maxPoolScatter: MAXPOOL_SCATTER,
   tensor: BUFFER, full: CONST, iota: IOTA, rand: RAND,
 } as const satisfies Record<string, OpDef>;
 
