@@ -34,3 +34,5 @@ export { compile, CompileError, onReplay, type CompiledStep, type CompiledStats 
 export { conv2d, conv2dInputGrad, conv2dWeightGrad, convTranspose2d, maskedConv2d, verticalStackConv, horizontalStackConv, downShift, gatedPixelCnnLayer, type GatedLayerWeights, type Conv2dOptions, type ConvTranspose2dOptions, type MaskedConv2dOptions, type Padding, type Pair } from "./ops/conv.js";
 export { GpuAccumulator } from "./accumulate.js";
 export { avgPool2d, maxPool2d, upsample, type AvgPool2dOptions, type MaxPool2dOptions, type UpsampleOptions } from "./ops/pool.js";
+export { batchNorm, layerNorm, groupNorm, dropout, embedding, timestepEmbedding, assignInPlace, flushInPlace, type BatchNormOptions, type DropoutOptions } from "./ops/norm.js";
+export { binaryCrossEntropyWithLogits, crossEntropy, mseLoss, gaussianNll, discretizedLogisticLogLikelihood, type Reduction, type LossOptions } from "./ops/loss.js";
