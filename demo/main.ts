@@ -1,1 +1,2 @@
-import "./app-shell.js";
+// The demo page's entry: defines <latent-app> and, through it, every component.
+import "./latent-app.js";
