@@ -107,6 +107,20 @@ export class Device {
     }
   }
 
+  /**
+   * Which measured kernel policy fits this adapter: the software driver actually underneath
+   * (Chromium's WebGPU reports driver "browser" but is SwiftShader on machines without a GPU),
+   * or "gpu" for hardware.
+   */
+  get kernelProfile(): "lavapipe" | "swiftshader" | "gpu" {
+    const d = this.info.driver;
+    if (d === "lavapipe" || d === "swiftshader") return d;
+    const text = `${this.info.vendor} ${this.info.architecture} ${this.info.device} ${this.info.description}`.toLowerCase();
+    if (text.includes("swiftshader")) return "swiftshader";
+    if (text.includes("llvmpipe") || text.includes("lavapipe")) return "lavapipe";
+    return "gpu";
+  }
+
   /** Maximum storage buffers one kernel may bind. */
   get maxStorageBuffers(): number {
     return this.limits.maxStorageBuffersPerShaderStage;

@@ -405,7 +405,7 @@ function planReduce(dev: Device, t: Tensor, boundary: (x: Tensor) => boolean, ma
   const rShape = axes.map((a) => x.shape[a]!);
   const R = numel(rShape);
   const op = (t.op as { reduce: "sum" | "max" | "min" | "argmax" | "argmin" | "prod" }).reduce;
-  const tuning = rowTuning(dev.info.driver, dev.limits.maxComputeInvocationsPerWorkgroup);
+  const tuning = rowTuning(dev.kernelProfile, dev.limits.maxComputeInvocationsPerWorkgroup);
   const maxDim = dev.limits.maxComputeWorkgroupsPerDimension;
   const split = op !== "argmax" && op !== "argmin" && outer < 16 && R >= 16384;
   const chunks = split ? Math.min(32, Math.ceil(R / 4096)) : 1;
@@ -459,7 +459,7 @@ function planSoftmax(dev: Device, t: Tensor, boundary: (x: Tensor) => boolean, m
   checkBindings(b, 0, maxIn, t);
   const kernel = softmaxKernel({
     log: t.attrs.log as boolean,
-    ...rowTuning(dev.info.driver, dev.limits.maxComputeInvocationsPerWorkgroup),
+    ...rowTuning(dev.kernelProfile, dev.limits.maxComputeInvocationsPerWorkgroup),
     prologue: { inputs: b.inputDecls(), prelude: b.prelude(), params: paramsRecord(b.params), element: (o: Wgsl, r: Wgsl) => raw(`${elem}(${o}, ${r})`) },
   });
   const launch = kernel.launch(outer, R, dev.limits.maxComputeWorkgroupsPerDimension);

@@ -323,7 +323,7 @@ ${isArg ? "" : `fn rw_store(rw_v: f32, rw_o: u32) -> f32 { return ${store}; }`}
  * on lavapipe once lanes are few; SwiftShader pays per invocation for workgroup memory and
  * barriers, so it wants small workgroups. Hardware GPUs (driver "browser") are unmeasured here and
  * get the conventional 256 threads with ≥ 4 elements per lane.
- * @example const t = rowTuning(dev.info.driver, dev.limits.maxComputeInvocationsPerWorkgroup);
+ * @example const t = rowTuning(dev.kernelProfile, dev.limits.maxComputeInvocationsPerWorkgroup);
  */
 export function rowTuning(driver: string, maxInvocations: number): RowTuning {
   const measured: Record<string, RowTuning> = {
