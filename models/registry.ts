@@ -456,6 +456,8 @@ export function camel(flag: string): string {
 export function schemaHelp(entry: ModelEntry, dim?: number): string[] {
   return Object.entries(entry.schema).map(([k, s]) => {
     const d = typeof s.default === "function" ? (dim === undefined ? "depends on the data" : String(s.default(dim))) : Array.isArray(s.default) ? s.default.join(",") : String(s.default);
-    return `  --${kebab(k)} <${describeType(s)}>`.padEnd(40) + `${s.help} (default ${d})`;
+    // a boolean is a switch on the command line: --compile, or --no-compile
+    const flag = s.type === "boolean" ? `  --${kebab(k)}` : `  --${kebab(k)} <${describeType(s)}>`;
+    return `${flag.padEnd(40)}${s.help} (default ${s.type === "boolean" ? (d === "true" ? "on" : "off") : d})`;
   });
 }
