@@ -262,8 +262,8 @@ export class MADE extends nn.Module implements GenerativeModel {
   /**
    * n samples, [n, D], from the ensemble (each sample from a uniformly drawn mask set) or from set
    * `opts.mask`. One lazy graph of D steps per set used, since the interface is synchronous: no
-   * readback, but every step's intermediates are allocated together. For large D use
-   * {@link sampleCompiled}.
+   * readback, but every step's intermediates are allocated together and scheduling the graph
+   * costs JavaScript time that grows faster than D. For large D use {@link sampleCompiled}.
    */
   sample(n: number, opts: MadeSampleOptions = {}): Tensor {
     const rng = this.#rng(opts);

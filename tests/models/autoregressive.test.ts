@@ -156,13 +156,20 @@ describe("NADE", () => {
     });
   });
 
-  test("exp(log p) sums to 1 over all 2^D binary vectors", async () => {
+  test("exp(log p) sums to 1 over all 2^D binary vectors; row chunking changes nothing", async () => {
     await withDevice(async () => {
       const nade = new NADE({ dim: D, hidden: 8, seed: 1 });
+      const chunked = new NADE({ dim: D, hidden: 8, seed: 1, chunkRows: 50 }); // 128 rows → 3 chunks of ≤ 43
       await scrambleParams(nade, 20, 1.5);
-      const total = await scope(() => totalProbability(nade.logProb(allBinary(D))));
-      expect(Math.abs(total - 1)).toBeLessThan(1e-5);
+      await scrambleParams(chunked, 20, 1.5);
+      const lp = await scope(async () => (await nade.logProb(allBinary(D)).realize()).keep());
+      expect(Math.abs(Math.exp(await scope(() => lp.logsumexp(0).item())) - 1)).toBeLessThan(1e-5);
+      const lc = await scope(() => chunked.logProb(allBinary(D)).toArray());
+      const ref = await lp.toArray();
+      lc.forEach((v, i) => expect(v).toBeCloseTo(ref[i]!, 4));
+      lp.dispose();
       nade.dispose();
+      chunked.dispose();
     });
   });
 
@@ -188,13 +195,13 @@ describe("NADE", () => {
           ls.push(await loss.item());
           loss.dispose();
         }
-        expect(ls[0]).toBeCloseTo(before, 5);
+        expect(ls[0]).toBeCloseTo(before, 4);
         expect(ls[1]).toBeLessThan(ls[0]!);
         expect(await nllOf(nade, batch)).toBeLessThan(ls[1]!);
         losses.push(ls);
         nade.dispose();
       }
-      losses[1]!.forEach((l, i) => expect(l).toBeCloseTo(losses[0]![i]!, 5));
+      losses[1]!.forEach((l, i) => expect(l).toBeCloseTo(losses[0]![i]!, 4));
       batch.dispose();
     });
   });
@@ -243,7 +250,7 @@ describe("MADE", () => {
       const before = await nllOf(single, batch);
       const l0 = await scope(async () => (await single.trainStep(batch)).loss.item());
       const l1 = await scope(async () => (await single.trainStep(batch)).loss.item());
-      expect(l0).toBeCloseTo(before, 5);
+      expect(l0).toBeCloseTo(before, 4);
       expect(l1).toBeLessThan(l0);
       expect(await nllOf(single, batch)).toBeLessThan(l1);
       single.dispose();
@@ -257,7 +264,7 @@ describe("MADE", () => {
         runs.push(ls);
         made.dispose();
       }
-      runs[1]!.forEach((l, i) => expect(l).toBeCloseTo(runs[0]![i]!, 5));
+      runs[1]!.forEach((l, i) => expect(l).toBeCloseTo(runs[0]![i]!, 4));
       batch.dispose();
     });
   });
