@@ -9,22 +9,14 @@ import { tmpdir } from "node:os";
 import { extname, join, normalize, resolve } from "node:path";
 import type { AddressInfo } from "node:net";
 import puppeteer from "puppeteer-core";
+import { CHROMIUM, CHROMIUM_FLAGS } from "../../scripts/chromium.js";
 import type { EnvResult, RunOptions } from "./types.js";
 import type { PageOptions } from "./page/main.js";
 
-export const CHROMIUM = "/usr/bin/chromium";
+export { CHROMIUM };
 
-/** The flags every run uses (the brief's list); environments add to them. */
-export const BASE_FLAGS = [
-  "--headless=new",
-  "--no-sandbox",
-  "--enable-unsafe-webgpu",
-  "--enable-unsafe-swiftshader",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
+/** The flags every run uses (scripts/chromium.ts); environments add to them. */
+export const BASE_FLAGS = CHROMIUM_FLAGS;
 
 export interface BrowserEnv {
   flags: string[];

@@ -3,6 +3,7 @@
  * drive Debian's Chromium (never a downloaded browser) with WebGPU on SwiftShader.
  */
 import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { CHROMIUM, CHROMIUM_FLAGS } from "../../scripts/chromium.js";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { extname, join, normalize, resolve, sep } from "node:path";
@@ -10,7 +11,6 @@ import puppeteer, { type Browser } from "puppeteer-core";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const DEMO_OUT = join(ROOT, "dist/demo");
-export const CHROMIUM = "/usr/bin/chromium";
 
 /**
  * Builds the demo with Vite's API (the same config `npm start` uses), as a production build: under
@@ -93,22 +93,11 @@ export async function serve(dir: string): Promise<{ url: string; close: () => Pr
   };
 }
 
-/** The flags the project runs Chromium with: WebGPU on SwiftShader, no background traffic. */
-export const CHROMIUM_FLAGS = [
-  "--headless=new",
-  "--no-sandbox",
-  "--enable-unsafe-webgpu",
-  "--enable-unsafe-swiftshader",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 
 /** Chromium with a fresh temporary profile, removed on close. */
 export async function launch(): Promise<{ browser: Browser; close: () => Promise<void> }> {
   const profile = mkdtempSync(join(tmpdir(), "latent-chromium-"));
-  const browser = await puppeteer.launch({ executablePath: CHROMIUM, userDataDir: profile, args: CHROMIUM_FLAGS, defaultViewport: { width: 1280, height: 900 } });
+  const browser = await puppeteer.launch({ executablePath: CHROMIUM, userDataDir: profile, args: [...CHROMIUM_FLAGS], defaultViewport: { width: 1280, height: 900 } });
   return {
     browser,
     close: async () => {
