@@ -204,7 +204,13 @@ async function realizeNow(dev: Device, targets: Tensor[]): Promise<void> {
   // Matmul epilogues: a matmul read only through a chain of elementwise ops and reshapes that
   // ends at a root is computed inside that root's kernel (bias + activation after a matmul).
   const users = new Map<Tensor, Tensor[]>();
-  for (const t of order) for (const x of t.inputs) if (inSet.has(x)) users.set(x, [...(users.get(x) ?? []), t]);
+  for (const t of order)
+    for (const x of t.inputs) {
+      if (!inSet.has(x)) continue;
+      const u = users.get(x);
+      if (u) u.push(t);
+      else users.set(x, [t]);
+    }
   const epilogueOf = new Map<Tensor, Tensor>();
   for (const m of order) {
     if (m.op.kind !== "matmul" || !roots.has(m) || targets.includes(m) || users.get(m)?.length !== 1 || (consumers.get(m) ?? 0) !== 1) continue;
